@@ -15,11 +15,14 @@
 
 pub mod error;
 pub mod footer;
+pub mod index;
 pub mod limits;
 pub mod model;
+pub mod path;
 pub mod time;
 
 pub use error::{Error, FooterMismatch, Result};
 pub use footer::FooterKind;
+pub use index::{Chunk, Index, Node, NodeId};
 pub use limits::{LimitKind, Limits};
 pub use model::{EntryType, GoString, Toc, TocEntry};

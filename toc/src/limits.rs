@@ -25,6 +25,11 @@ pub struct Limits {
     /// Deepest nesting of JSON arrays and objects accepted (unknown fields may nest).
     /// Default 64.
     pub max_json_depth: u64,
+    /// Largest total size, in bytes, of the paths of the directories an index creates
+    /// implicitly for parents that have no entry of their own. A name with many components
+    /// creates one directory per component, so without this bound a small TOC could make
+    /// an index allocate quadratically. Default 256 MiB.
+    pub max_implicit_dir_bytes: u64,
 }
 
 impl Limits {
@@ -35,6 +40,7 @@ impl Limits {
         max_name_bytes: 64 << 10,
         max_xattr_bytes: 1 << 20,
         max_json_depth: 64,
+        max_implicit_dir_bytes: 256 << 20,
     };
 
     /// Returns an error if `actual` exceeds `max` for the limit `kind`.
@@ -70,6 +76,8 @@ pub enum LimitKind {
     XattrBytes,
     /// [`Limits::max_json_depth`].
     JsonDepth,
+    /// [`Limits::max_implicit_dir_bytes`].
+    ImplicitDirBytes,
 }
 
 impl fmt::Display for LimitKind {
@@ -80,6 +88,7 @@ impl fmt::Display for LimitKind {
             Self::NameBytes => "name length in bytes",
             Self::XattrBytes => "extended attribute bytes of one entry",
             Self::JsonDepth => "JSON nesting depth",
+            Self::ImplicitDirBytes => "bytes of implicit directory paths",
         })
     }
 }
