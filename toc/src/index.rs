@@ -176,15 +176,13 @@ impl Index {
     /// Looks up a path (cleaned first, so `./a/../b`, `/b` and `b/` all find `b`).
     /// A hardlink resolves to its target, as in the reference.
     pub fn lookup(&self, path: impl AsRef<[u8]>) -> Option<Node<'_>> {
-        let cleaned = path::clean(path.as_ref());
-        let id = *self.by_path.get(cleaned.as_slice())?;
+        let id = *self.by_path.get(path::clean(path.as_ref()).as_ref())?;
         Some(self.node(id).resolved())
     }
 
     /// Looks up a path without resolving a hardlink at the end.
     pub fn lookup_link(&self, path: impl AsRef<[u8]>) -> Option<Node<'_>> {
-        let cleaned = path::clean(path.as_ref());
-        let id = *self.by_path.get(cleaned.as_slice())?;
+        let id = *self.by_path.get(path::clean(path.as_ref()).as_ref())?;
         Some(self.node(id))
     }
 
@@ -436,14 +434,14 @@ impl Builder {
                 return Err(invalid("the root must be a directory"));
             }
             let entry_id = Some(i as u32);
-            let id = match self.index.by_path.get(cleaned.as_slice()) {
+            let id = match self.index.by_path.get(cleaned.as_ref()) {
                 Some(&existing) => {
                     self.index.nodes[existing.index()].entry = entry_id;
                     existing
                 }
                 None => {
                     let id = NodeId(self.index.nodes.len() as u32);
-                    let cleaned: Box<[u8]> = cleaned.into();
+                    let cleaned: Box<[u8]> = cleaned.as_ref().into();
                     self.index
                         .nodes
                         .push(NodeData::new(entry_id, cleaned.clone()));
@@ -548,7 +546,7 @@ impl Builder {
                 let link_name = node
                     .entry
                     .and_then(|e| toc.entries.get(e as usize))
-                    .map(|e| path::clean(e.link_name.as_bytes()))
+                    .map(|e| path::clean(e.link_name.as_bytes()).into_owned())
                     .unwrap_or_default();
                 match self.index.by_path.get(link_name.as_slice()) {
                     Some(&next) => current = next.index(),

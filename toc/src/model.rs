@@ -16,6 +16,9 @@ pub const PREFETCH_LANDMARK: &str = ".prefetch.landmark";
 /// The landmark file placed first when no files are prioritized.
 pub const NO_PREFETCH_LANDMARK: &str = ".no.prefetch.landmark";
 
+/// The single content byte of a landmark file.
+pub const LANDMARK_CONTENTS: u8 = 0x0f;
+
 /// A table of contents: the `stargz.index.json` document.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Toc {

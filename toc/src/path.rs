@@ -1,11 +1,13 @@
 //! Name cleaning: how every reader turns a TOC or tar name into a lookup key.
 
+use std::borrow::Cow;
+
 /// Cleans a name the way the reference reader does: `path.Clean("/" + name)` without the
 /// leading `/`.
 ///
 /// `./a`, `/a`, `a`, `../a` and `a/` all become `a`; `..` can never climb above the root,
 /// so the result never contains a `..` component, never starts with `/`, and the root is
-/// the empty name.
+/// the empty name. Borrows when the name is already clean.
 ///
 /// ```
 /// use estargz_toc::path::clean;
@@ -13,7 +15,10 @@
 /// assert_eq!(clean(b"../../etc/passwd"), b"etc/passwd");
 /// assert_eq!(clean(b"./"), b"");
 /// ```
-pub fn clean(name: &[u8]) -> Vec<u8> {
+pub fn clean(name: &[u8]) -> Cow<'_, [u8]> {
+    if is_clean(name) {
+        return Cow::Borrowed(name);
+    }
     let mut out: Vec<u8> = Vec::with_capacity(name.len());
     for component in name.split(|&b| b == b'/') {
         match component {
@@ -30,7 +35,15 @@ pub fn clean(name: &[u8]) -> Vec<u8> {
             }
         }
     }
-    out
+    Cow::Owned(out)
+}
+
+/// Whether [`clean`] would return `name` unchanged (so it can borrow).
+fn is_clean(name: &[u8]) -> bool {
+    name.is_empty()
+        || name
+            .split(|&b| b == b'/')
+            .all(|c| !c.is_empty() && c != b"." && c != b"..")
 }
 
 /// The parent of a cleaned name (`""` for top-level names and for the root itself).
@@ -73,10 +86,24 @@ mod tests {
             (b"a/..b/c", b"a/..b/c"),
             (b"a/b..", b"a/b.."),
             (b"\xff/x", b"\xff/x"),
+            (b"///", b""),
+            (b"a/b/../..", b""),
+            (b"a/../../b/c", b"b/c"),
+            (b"abc/def/../ghi/./", b"abc/ghi"),
+            (b"...", b"..."),
+            (b"a/.../b", b"a/.../b"),
+            (b".a/..b", b".a/..b"),
         ];
         for (input, want) in cases {
-            assert_eq!(clean(input), *want, "{:?}", String::from_utf8_lossy(input));
+            assert_eq!(&*clean(input), *want, "{:?}", String::from_utf8_lossy(input));
         }
+    }
+
+    #[test]
+    fn borrows_when_clean() {
+        assert!(matches!(clean(b"a/b"), Cow::Borrowed(_)));
+        assert!(matches!(clean(b""), Cow::Borrowed(_)));
+        assert!(matches!(clean(b"a/b/"), Cow::Owned(_)));
     }
 
     #[test]
@@ -91,9 +118,13 @@ mod tests {
     proptest! {
         #[test]
         fn clean_is_idempotent_and_safe(name in proptest::collection::vec(
-            prop_oneof![Just(b'/'), Just(b'.'), Just(b'a'), Just(b'b')], 0..24)) {
-            let once = clean(&name);
-            prop_assert_eq!(clean(&once), once.clone());
+            prop_oneof![Just(b'/'), Just(b'.'), Just(b'a'), Just(0xff)], 0..24)) {
+            let once = clean(&name).into_owned();
+            prop_assert_eq!(clean(&once).into_owned(), once.clone());
+            for prefix in [&b""[..], b"./", b"/", b"../"] {
+                let prefixed = [prefix, name.as_slice()].concat();
+                prop_assert_eq!(clean(&prefixed).into_owned(), once.clone());
+            }
             prop_assert!(!once.starts_with(b"/"));
             prop_assert!(!once.ends_with(b"/"));
             prop_assert!(once.split(|&b| b == b'/').all(|c| c != b".." && c != b"." ));
