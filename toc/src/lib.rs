@@ -22,7 +22,7 @@ pub mod path;
 pub mod time;
 
 pub use error::{Error, FooterMismatch, Result};
-pub use footer::FooterKind;
+pub use footer::{Footer, FooterKind, TarSplitPosition, ZstdTocPosition};
 pub use index::{Chunk, Index, Node, NodeId};
 pub use limits::{LimitKind, Limits};
 pub use model::{EntryType, GoString, Toc, TocEntry};
