@@ -1,0 +1,154 @@
+//! The crate's error type.
+//!
+//! Variants are grouped by who has to act: a server that sent a bad reply, a user whose
+//! configuration is wrong, a limit that protects us from untrusted input, or a caller that
+//! passed an invalid argument.
+
+use std::fmt;
+
+/// Everything that can go wrong in this crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A server sent a reply that breaks the protocol (status, header or body).
+    ///
+    /// The server (or whoever operates it) must act; a client may try another endpoint.
+    #[error("bad reply: {what}{}: {reason}", At(*.offset))]
+    BadReply {
+        /// Which part of the reply is wrong, e.g. `"Content-Range header"`.
+        what: &'static str,
+        /// Byte offset into the parsed input (header value or body) where the problem was
+        /// found, when known.
+        offset: Option<u64>,
+        /// What is wrong, in words.
+        reason: String,
+    },
+
+    /// A configuration file or value is invalid. The user must fix it.
+    #[error("invalid config: {}{reason}", Path(.path))]
+    InvalidConfig {
+        /// Where in the configuration, e.g. `resolver.host."docker.io".mirrors[0].insecure`;
+        /// empty when the whole document is at fault (syntax error).
+        path: String,
+        /// What is wrong, e.g. `expected a boolean`.
+        reason: String,
+    },
+
+    /// Untrusted input exceeded a configured limit.
+    #[error("limit exceeded: {what} (limit {limit}, got {actual})")]
+    LimitExceeded {
+        /// Which limit, e.g. `"multipart parts"`.
+        what: &'static str,
+        /// The configured limit.
+        limit: u64,
+        /// The value that was reached (at least this much).
+        actual: u64,
+    },
+
+    /// The caller passed an argument that cannot be used.
+    #[error("invalid argument: {what}: {reason}")]
+    InvalidArgument {
+        /// Which argument, e.g. `"ranges"`.
+        what: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// Shorthand for [`Error::BadReply`].
+    pub(crate) fn bad_reply(
+        what: &'static str,
+        offset: Option<u64>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Self::BadReply {
+            what,
+            offset,
+            reason: reason.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::InvalidConfig`].
+    pub(crate) fn config(path: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::InvalidConfig {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::LimitExceeded`].
+    pub(crate) fn limit(what: &'static str, limit: u64, actual: u64) -> Self {
+        Self::LimitExceeded {
+            what,
+            limit,
+            actual,
+        }
+    }
+
+    /// Shorthand for [`Error::InvalidArgument`].
+    pub(crate) fn invalid_argument(what: &'static str, reason: impl Into<String>) -> Self {
+        Self::InvalidArgument {
+            what,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Formats an optional offset as ` at byte N`.
+struct At(Option<u64>);
+
+impl fmt::Display for At {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(offset) => write!(f, " at byte {offset}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Formats a config path followed by `: `, or nothing when the path is empty.
+struct Path<'a>(&'a str);
+
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            write!(f, "{}: ", self.0)
+        }
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_what_and_where() {
+        let e = Error::bad_reply("Content-Range header", Some(7), "expected a digit");
+        assert_eq!(
+            e.to_string(),
+            "bad reply: Content-Range header at byte 7: expected a digit"
+        );
+        let e = Error::bad_reply("status", None, "unexpected 500");
+        assert_eq!(e.to_string(), "bad reply: status: unexpected 500");
+        let e = Error::config("resolver.request_timeout_sec", "expected an integer");
+        assert_eq!(
+            e.to_string(),
+            "invalid config: resolver.request_timeout_sec: expected an integer"
+        );
+        let e = Error::config("", "TOML syntax");
+        assert_eq!(e.to_string(), "invalid config: TOML syntax");
+        let e = Error::limit("multipart parts", 2, 3);
+        assert_eq!(
+            e.to_string(),
+            "limit exceeded: multipart parts (limit 2, got 3)"
+        );
+        let e = Error::invalid_argument("ranges", "empty");
+        assert_eq!(e.to_string(), "invalid argument: ranges: empty");
+    }
+}
