@@ -16,6 +16,7 @@
 pub mod error;
 pub mod footer;
 pub mod index;
+pub mod json;
 pub mod limits;
 pub mod model;
 pub mod path;

@@ -95,7 +95,12 @@ mod tests {
             (b".a/..b", b".a/..b"),
         ];
         for (input, want) in cases {
-            assert_eq!(&*clean(input), *want, "{:?}", String::from_utf8_lossy(input));
+            assert_eq!(
+                &*clean(input),
+                *want,
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
         }
     }
 

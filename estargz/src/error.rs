@@ -1,0 +1,91 @@
+//! The crate's one error type.
+
+use std::io;
+
+/// Everything that can go wrong while reading or writing an eStargz blob.
+///
+/// Variants are grouped by who must act: the source failed ([`Error::Io`]); the blob is
+/// malformed ([`Error::Toc`], [`Error::Tar`], [`Error::Decompress`],
+/// [`Error::TocMember`]); its bytes do
+/// not match their digests ([`Error::DigestMismatch`]); it exceeds a configured limit
+/// ([`Error::LimitExceeded`]); or the caller asked for something impossible
+/// ([`Error::InvalidArgument`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading or writing failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done, including the offset or path where it applies.
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// The footer or table of contents is malformed.
+    #[error(transparent)]
+    Toc(#[from] estargz_toc::Error),
+
+    /// A tar stream (the input of the encoder, or a TOC member) is malformed.
+    #[error(transparent)]
+    Tar(#[from] crate::tar::TarError),
+
+    /// Compressed data in the blob could not be decompressed.
+    #[error("compressed data at blob offset {offset}: {reason}")]
+    Decompress {
+        /// Blob offset of the member (or range) being decompressed.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// The member that should hold the TOC does not (wrong tar entry name, missing header,
+    /// truncated JSON).
+    #[error("TOC member at blob offset {offset}: {reason}")]
+    TocMember {
+        /// Blob offset of the TOC member.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// Bytes do not match the digest recorded for them.
+    #[error("{what}: digest mismatch: expected {expected}, got {actual}")]
+    DigestMismatch {
+        /// What was checked: `"TOC"`, or an entry name with the chunk's offset.
+        what: String,
+        /// The recorded or expected digest.
+        expected: String,
+        /// The digest of the bytes actually read.
+        actual: String,
+    },
+
+    /// Input exceeded one of the configured limits.
+    #[error("limit exceeded: {limit} is {actual}, the maximum is {max}")]
+    LimitExceeded {
+        /// Which limit.
+        limit: &'static str,
+        /// The value found in the input (or a lower bound of it).
+        actual: u64,
+        /// The configured maximum.
+        max: u64,
+    },
+
+    /// The caller passed an argument that can never be valid.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+}
+
+impl Error {
+    /// Wraps an I/O error with what was being done.
+    pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Self {
+        Self::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+/// Shorthand for results in this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

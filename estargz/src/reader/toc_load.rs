@@ -1,0 +1,193 @@
+//! Loading the table of contents from a blob: footer, TOC member, JSON, digest.
+
+use std::io::Read;
+use std::ops::Range;
+
+use estargz_toc::footer::{self, Footer};
+use estargz_toc::{FooterKind, Limits, Toc};
+use estargz_verifier::Digest;
+
+use crate::error::{Error, Result};
+use crate::source::ReadAt;
+use crate::tar::{TarEvent, TarLimits, TarParser};
+
+/// The tar name of the entry that holds the TOC JSON in a gzip blob.
+const TOC_TAR_NAME: &[u8] = b"stargz.index.json";
+
+/// Tar block size.
+const BLOCK: u64 = 512;
+
+/// How [`load_toc`] reads and checks a TOC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TocOptions {
+    /// Limits on the TOC (its size, entry count, names, xattrs).
+    pub limits: Limits,
+    /// How many bytes to read from the end of the blob in the first read. When the TOC and
+    /// footer fit in it, opening a blob costs one read. Default 64 KiB.
+    pub tail_guess: u64,
+    /// When set, the TOC's digest must equal this or loading fails.
+    pub expected_digest: Option<Digest>,
+}
+
+impl Default for TocOptions {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            tail_guess: 64 << 10,
+            expected_digest: None,
+        }
+    }
+}
+
+/// A TOC read from a blob, with where it was and what it hashed to.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct LoadedToc {
+    /// The footer that located the TOC.
+    pub footer: Footer,
+    /// Where the TOC's stored (compressed) bytes are in the blob.
+    pub toc_range: Range<u64>,
+    /// The size of the blob.
+    pub blob_size: u64,
+    /// The TOC JSON exactly as stored.
+    pub json: Vec<u8>,
+    /// The sha256 of [`LoadedToc::json`]: the TOC digest.
+    pub digest: Digest,
+    /// The parsed TOC.
+    pub toc: Toc,
+    /// How many reads of the source loading took.
+    pub reads: u32,
+}
+
+/// Reads the footer and the TOC of a blob, in one read when the TOC fits
+/// [`TocOptions::tail_guess`] and two otherwise.
+///
+/// # Errors
+///
+/// [`Error::Io`] when the source fails; [`Error::Toc`] when no footer matches or the JSON is
+/// malformed or over a limit; [`Error::TocMember`] and [`Error::Decompress`] when the TOC
+/// member is damaged; [`Error::DigestMismatch`] when
+/// [`TocOptions::expected_digest`] is set and differs.
+pub fn load_toc<R: ReadAt + ?Sized>(source: &R, options: &TocOptions) -> Result<LoadedToc> {
+    let blob_size = source
+        .size()
+        .map_err(|e| Error::io("reading the blob size", e))?;
+    let tail_len = blob_size.min(options.tail_guess.max(footer::MAX_FOOTER_SIZE as u64));
+    let tail_start = blob_size - tail_len;
+    let mut tail = vec![0; tail_len as usize];
+    source
+        .read_exact_at(tail_start, &mut tail)
+        .map_err(|e| Error::io(format!("reading the last {tail_len} bytes of the blob"), e))?;
+    let mut reads = 1;
+
+    let footer_start = tail.len().saturating_sub(footer::MAX_FOOTER_SIZE);
+    let found = footer::detect(&tail[footer_start..], blob_size)?;
+    let toc_range = found.toc_range(blob_size)?.ok_or_else(|| {
+        Error::InvalidArgument(format!(
+            "the {} footer says the TOC is stored in a separate blob; load it with that blob",
+            found.kind()
+        ))
+    })?;
+    let stored_len = toc_range.end - toc_range.start;
+    let max_stored = options.limits.max_toc_bytes;
+    if stored_len > max_stored {
+        return Err(Error::Toc(estargz_toc::Error::LimitExceeded {
+            limit: estargz_toc::LimitKind::TocBytes,
+            actual: stored_len,
+            max: max_stored,
+        }));
+    }
+    let stored = if toc_range.start >= tail_start {
+        let from = (toc_range.start - tail_start) as usize;
+        let to = (toc_range.end - tail_start) as usize;
+        tail[from..to].to_vec()
+    } else {
+        let mut stored = vec![0; stored_len as usize];
+        source
+            .read_exact_at(toc_range.start, &mut stored)
+            .map_err(|e| {
+                Error::io(
+                    format!(
+                        "reading the {stored_len}-byte TOC at offset {}",
+                        toc_range.start
+                    ),
+                    e,
+                )
+            })?;
+        reads += 1;
+        stored
+    };
+
+    let json = match found.kind() {
+        FooterKind::Estargz | FooterKind::LegacyStargz => {
+            toc_json_from_gzip_member(&stored, toc_range.start, &options.limits)?
+        }
+        kind => {
+            return Err(Error::InvalidArgument(format!(
+                "reading {kind} TOCs is not supported yet"
+            )));
+        }
+    };
+    let digest = Digest::of(&json);
+    if let Some(expected) = options.expected_digest
+        && expected != digest
+    {
+        return Err(Error::DigestMismatch {
+            what: "TOC".into(),
+            expected: expected.to_string(),
+            actual: digest.to_string(),
+        });
+    }
+    let toc = Toc::from_json(&json, &options.limits)?;
+    Ok(LoadedToc {
+        footer: found,
+        toc_range,
+        blob_size,
+        json,
+        digest,
+        toc,
+        reads,
+    })
+}
+
+/// Decompresses a gzip TOC member and returns the JSON bytes of its `stargz.index.json`
+/// tar entry.
+fn toc_json_from_gzip_member(member: &[u8], offset: u64, limits: &Limits) -> Result<Vec<u8>> {
+    // The JSON, plus its tar header, padding and the end-of-archive blocks.
+    let max_tar = limits.max_toc_bytes.saturating_add(4 * BLOCK);
+    let mut tar = Vec::new();
+    flate2::read::GzDecoder::new(member)
+        .take(max_tar.saturating_add(1))
+        .read_to_end(&mut tar)
+        .map_err(|e| Error::Decompress {
+            offset,
+            reason: format!("TOC member: {e}"),
+        })?;
+    if tar.len() as u64 > max_tar {
+        return Err(Error::Toc(estargz_toc::Error::LimitExceeded {
+            limit: estargz_toc::LimitKind::TocBytes,
+            actual: tar.len() as u64,
+            max: max_tar,
+        }));
+    }
+    let member_error = |reason: String| Error::TocMember { offset, reason };
+    let mut parser = TarParser::new(TarLimits::default());
+    let entry = match parser.parse(&tar, true) {
+        Ok(TarEvent::Entry { entry, .. }) => entry,
+        Ok(_) => return Err(member_error("no tar entry in the TOC member".into())),
+        Err(e) => return Err(member_error(format!("tar header: {e}"))),
+    };
+    if entry.header.name != TOC_TAR_NAME {
+        return Err(member_error(format!(
+            "the tar entry is named {:?}, expected \"stargz.index.json\"",
+            String::from_utf8_lossy(&entry.header.name)
+        )));
+    }
+    let start = usize::try_from(entry.payload_offset).unwrap_or(usize::MAX);
+    let end = start.saturating_add(usize::try_from(entry.payload_len).unwrap_or(usize::MAX));
+    let json = tar
+        .get(start..end)
+        .ok_or_else(|| member_error("the TOC JSON is truncated".into()))?;
+    Ok(json.to_vec())
+}
