@@ -34,7 +34,7 @@ pub(crate) fn run_info(args: &InfoArgs) -> Result<(), String> {
     let toc_size = loaded.toc_range.end - loaded.toc_range.start;
     if args.json {
         let value = serde_json::json!({
-            "footer": loaded.footer.kind().to_string(),
+            "footer": loaded.footer.kind().short_name(),
             "blob_size": loaded.blob_size,
             "toc_offset": loaded.toc_range.start,
             "toc_size": toc_size,

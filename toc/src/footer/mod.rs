@@ -224,6 +224,19 @@ impl FooterKind {
             Self::ZstdChunkedV2 => zstd_v2::SIZE,
         }
     }
+
+    /// A stable, machine-readable name: `estargz`, `legacy-stargz`, `external-toc`,
+    /// `zstd-chunked-v1` or `zstd-chunked-v2` (the [`Display`](fmt::Display) form is for
+    /// people).
+    pub const fn short_name(self) -> &'static str {
+        match self {
+            Self::Estargz => "estargz",
+            Self::LegacyStargz => "legacy-stargz",
+            Self::ExternalToc => "external-toc",
+            Self::ZstdChunkedV1 => "zstd-chunked-v1",
+            Self::ZstdChunkedV2 => "zstd-chunked-v2",
+        }
+    }
 }
 
 impl fmt::Display for FooterKind {
