@@ -53,6 +53,96 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+
+    /// A request could not be completed at the network level: connecting failed, a timeout
+    /// expired, or the connection was reset or closed early.
+    ///
+    /// Usually transient; the reader retries and fails over before reporting it.
+    #[error("transport error ({kind}) for {url}: {message}")]
+    Transport {
+        /// The URL the request went to (without query).
+        url: String,
+        /// What kind of failure.
+        kind: TransportErrorKind,
+        /// Details from the transport.
+        message: String,
+    },
+
+    /// A server answered with a status the reader cannot use (after retries, redirects and
+    /// authentication were tried).
+    #[error("HTTP status {status} from {url}")]
+    Status {
+        /// The URL the request went to (without query).
+        url: String,
+        /// The status code.
+        status: u16,
+    },
+
+    /// Authentication failed: no usable challenge, the token endpoint refused, or the
+    /// credentials were rejected.
+    #[error("authentication failed for {url}: {reason}")]
+    Auth {
+        /// The URL that demanded authentication (without query).
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+
+    /// Bytes received for a range were rejected by the caller's verifier on every endpoint
+    /// that served them.
+    #[error("verification failed for bytes {range} of the blob (last served by {endpoint})")]
+    Verification {
+        /// The requested range whose bytes failed verification.
+        range: crate::range::ByteRange,
+        /// The endpoint that served the bytes last.
+        endpoint: String,
+    },
+
+    /// Every endpoint was tried and none served the request. `last` is the last endpoint's
+    /// error.
+    #[error("all {tried} endpoints failed; last error: {last}")]
+    AllEndpointsFailed {
+        /// How many endpoints were tried.
+        tried: usize,
+        /// The error from the last endpoint tried.
+        last: Box<Error>,
+    },
+}
+
+/// The kind of a [`Error::Transport`] failure.
+#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
+#[non_exhaustive]
+pub enum TransportErrorKind {
+    /// Connecting (name resolution, TCP, TLS) failed or timed out.
+    Connect,
+    /// No reply head arrived within the first-byte timeout, or the body made no progress
+    /// within the stall timeout.
+    Timeout,
+    /// The connection was reset or closed before the reply was complete.
+    Reset,
+    /// The server spoke invalid HTTP.
+    Protocol,
+    /// Anything else the transport reported.
+    Other,
+}
+
+impl TransportErrorKind {
+    /// Whether a failure of this kind may succeed when tried again.
+    pub fn is_transient(self) -> bool {
+        !matches!(self, Self::Protocol)
+    }
+}
+
+impl fmt::Display for TransportErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Connect => "connect",
+            Self::Timeout => "timeout",
+            Self::Reset => "reset",
+            Self::Protocol => "protocol",
+            Self::Other => "other",
+        })
+    }
 }
 
 impl Error {
@@ -84,6 +174,33 @@ impl Error {
             limit,
             actual,
         }
+    }
+
+    /// Shorthand for [`Error::Transport`].
+    pub(crate) fn transport(
+        url: impl Into<String>,
+        kind: TransportErrorKind,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::Transport {
+            url: url.into(),
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// A transport error from an I/O error while reading a body.
+    pub(crate) fn from_body_io(url: &str, e: &std::io::Error) -> Self {
+        use std::io::ErrorKind as K;
+        let kind = match e.kind() {
+            K::TimedOut | K::WouldBlock => TransportErrorKind::Timeout,
+            K::ConnectionReset | K::ConnectionAborted | K::UnexpectedEof | K::BrokenPipe => {
+                TransportErrorKind::Reset
+            }
+            K::InvalidData => TransportErrorKind::Protocol,
+            _ => TransportErrorKind::Other,
+        };
+        Self::transport(url, kind, e.to_string())
     }
 
     /// Shorthand for [`Error::InvalidArgument`].

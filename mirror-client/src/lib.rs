@@ -2,12 +2,72 @@
 //!
 //! This crate reads byte ranges of blobs (`/v2/<repo>/blobs/<digest>`) from an origin
 //! registry and an ordered list of mirrors (pull-through caches, Dragonfly daemons, nginx),
-//! with failover between them. It knows nothing of the eStargz format: it serves bytes.
+//! with failover between them on every request. It knows nothing of the eStargz format:
+//! it serves bytes, and lets the caller check them.
 //!
-//! # What is here today: the sans-IO protocol core
+//! # Reading ranges
 //!
-//! Every piece is a pure function or state machine over bytes and `http` values, so it can
-//! be tested without a network and fuzzed:
+//! [`RangeReader`] is the public face. Give it a [`MirrorConfig`] (built in code, or read
+//! from a stargz-snapshotter TOML or nydusd JSON file with [`parse_config`]), a repository
+//! and a digest, and ask for ranges:
+//!
+//! ```no_run
+//! use estargz_mirror::{ByteRange, Endpoint, MirrorConfig, RangeReader};
+//!
+//! # fn main() -> Result<(), estargz_mirror::Error> {
+//! let mut config = MirrorConfig::new("docker.io", Endpoint::new("registry-1.docker.io")?);
+//! config.mirrors.push(Endpoint::new("http://127.0.0.1:65001")?);
+//! let digest = "sha256:4f4fb700ef54461cfa02571ae0db9a0dc1e0cdb5577484a6d75e68dc38e8acc1";
+//! // The size from the layer's descriptor saves a request; `None` learns it.
+//! let reader = RangeReader::new(config, "library/ubuntu", digest, Some(32))?;
+//! let parts = reader.read_ranges(&[ByteRange::new(0, 10)?, ByteRange::new(20, 32)?])?;
+//! assert_eq!(parts[0].len(), 10);
+//! for endpoint in reader.metrics().endpoints {
+//!     println!("{}: {} requests", endpoint.endpoint, endpoint.requests);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! For each read the reader:
+//!
+//! * plans requests with [`plan_ranges`] (small gaps bridged, a cap on ranges per
+//!   request);
+//! * tries the mirrors in order and the origin last, each mirror request carrying
+//!   `?ns=<registry>` (the OCI "Registry Proxying" rule; never sent to the origin) and the
+//!   mirror's configured headers (such as `X-Dragonfly-Registry`);
+//! * sends several ranges per request to endpoints that handle it, and learns, per
+//!   endpoint, those that do not: a 400, 416 or 501, a whole-body 200, or only the first
+//!   range served ([`MultiRange`]); those get single ranges from then on;
+//! * checks every reply ([`classify_range_reply`], [`check_coverage`]), streams
+//!   `multipart/byteranges` bodies through [`MultipartParser`], and asks again for
+//!   exactly the bytes still missing (after a truncated body, a dropped part, a failover);
+//! * reads a whole-body 200 (a cold pull-through cache, S3) only up to the last byte the
+//!   read needs, serves every range of the read from that one body, and drops the
+//!   connection;
+//! * follows redirects itself (never carrying `Authorization` or configured headers to
+//!   another host), caches the target per endpoint until it expires or is refused;
+//! * answers Bearer challenges with tokens from the challenge's realm, cached per
+//!   (realm, service, scope), fetched once however many threads need one, and renewed
+//!   before they expire; origin credentials go only to the origin, or to mirrors
+//!   configured to forward them;
+//! * retries 408, 429 and 5xx other than 501, and network errors, with exponential
+//!   back-off and jitter, honouring `Retry-After`; moves on when attempts run out, a mirror
+//!   answers 403/404, or it cannot be reached; takes endpoints that keep failing out of
+//!   rotation for a cooldown and probes them (with their ping URL when configured) before
+//!   use;
+//! * fetches identical ranges requested by several threads at once only once, passes the
+//!   bytes to an optional caller verifier (e.g. a chunk digest) and fetches rejected bytes
+//!   from the next endpoint;
+//! * counts requests, bytes received, failures, fallbacks and retries per endpoint
+//!   ([`RangeReader::metrics`]).
+//!
+//! Memory is bounded by what the caller asks for: bodies are streamed in 64 KiB pieces into
+//! the caller's buffers, and bytes nobody asked for are dropped as they pass.
+//!
+//! # Design: a sans-IO core and a thin blocking transport
+//!
+//! Everything that decides is pure and tested without a network:
 //!
 //! * [`range`]: [`ByteRange`], the `Range` header, and [`plan_ranges`], which coalesces the
 //!   ranges a reader needs into few requests: small gaps are always bridged, and when the
@@ -27,24 +87,30 @@
 //!   [`TokenCache`] that says when to refresh, with time passed in by the caller.
 //! * [`config`]: mirror settings from stargz-snapshotter's resolver TOML or nydusd's JSON
 //!   backend configuration, with warnings for ignored keys.
+//! * [`policy`]: failover order, per-endpoint health and multi-range learning, what to do
+//!   with each status, back-off and `Retry-After`, blob URLs with `ns`, redirect targets
+//!   and their lifetime. Time and randomness are arguments.
+//!
+//! The I/O is a [`Transport`] trait (send a `GET` as an `http::Request<()>`, get the status,
+//! headers and a `Read` body, with connect, first-byte and stalled-body timeouts) and
+//! [`reader`], which drives the policy over it with threads, locks and clocks.
 //!
 //! # What it does not do
 //!
-//! * No network I/O, threads or clocks in this core. Nothing here sends a request.
-//! * No knowledge of blob contents: verifying digests of what was read is the caller's
-//!   job (the `estargz` crate verifies chunk digests).
-//! * No caching of blob bytes.
+//! * It does not know the blob format: verifying digests is the caller's job (the
+//!   `estargz` crate checks chunk digests; pass a verifier to
+//!   [`RangeReader::read_ranges_verified`] to have rejected bytes fetched elsewhere).
+//! * No cache of blob bytes, on disk or in memory, and no background prefetch.
+//! * No async API yet, no hedged requests, and no request-rate budget per origin.
+//! * No HTTP proxies (`HTTP_PROXY`) and no TLS client certificates.
 //!
-//! # Planned architecture
+//! # Crate features
 //!
-//! On top of this core come a pure *policy* layer (endpoint order and failover, per-endpoint
-//! learning of range support, redirects, retries with backoff and `Retry-After`, token
-//! flow) that plans `http::Request`s and classifies `http::response::Parts`, and a thin
-//! blocking `Transport` trait (send a request, get the head and a `Read` body) with a
-//! default implementation on `ureq`. An async transport may follow behind a feature. The
-//! range reader built on them implements the workspace's positioned-read trait.
+//! * `ureq` (default): `UreqTransport`, a [`Transport`] on `ureq` 3 with rustls (ring,
+//!   webpki roots), no content decoding and no automatic redirects. Without it, bring your
+//!   own [`Transport`] and use [`RangeReader::with_transport`].
 //!
-//! # Example
+//! # Example: the sans-IO pieces
 //!
 //! Plan a request for three ranges, then check a multipart reply to it:
 //!
@@ -100,14 +166,18 @@
 //! # }
 //! ```
 
+mod assembly;
 pub mod auth;
 pub mod config;
 pub mod content_range;
 pub mod coverage;
 pub mod error;
 pub mod multipart;
+pub mod policy;
 pub mod range;
+pub mod reader;
 pub mod reply;
+pub mod transport;
 
 pub use crate::auth::{
     BearerChallenge, Challenge, Secret, TokenCache, TokenKey, TokenResponse, TokenState,
@@ -119,9 +189,16 @@ pub use crate::config::{
 };
 pub use crate::content_range::ContentRange;
 pub use crate::coverage::{CoverageReport, check_coverage};
-pub use crate::error::{Error, Result};
+pub use crate::error::{Error, Result, TransportErrorKind};
 pub use crate::multipart::{Boundary, Event, MultipartLimits, MultipartParser, PartHeader};
+pub use crate::policy::{Availability, HealthPolicy, MultiRange, RetryPolicy, Role};
 pub use crate::range::{
     ByteRange, PlanOptions, RangePlan, RangeRequest, plan_ranges, range_header_value,
 };
+pub use crate::reader::{
+    EndpointMetrics, EndpointStatus, Metrics, RangeReader, ReaderOptions, Verifier,
+};
 pub use crate::reply::{RangeReply, ReplyBody, classify_range_reply};
+#[cfg(feature = "ureq")]
+pub use crate::transport::UreqTransport;
+pub use crate::transport::{Reply, SendOptions, Timeouts, Transport};
