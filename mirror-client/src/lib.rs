@@ -14,6 +14,8 @@
 //! ```no_run
 //! use estargz_mirror::{ByteRange, Endpoint, MirrorConfig, RangeReader};
 //!
+//! # #[cfg(not(feature = "ureq"))] fn main() {}
+//! # #[cfg(feature = "ureq")]
 //! # fn main() -> Result<(), estargz_mirror::Error> {
 //! let mut config = MirrorConfig::new("docker.io", Endpoint::new("registry-1.docker.io")?);
 //! config.mirrors.push(Endpoint::new("http://127.0.0.1:65001")?);
@@ -109,6 +111,13 @@
 //! * `ureq` (default): `UreqTransport`, a [`Transport`] on `ureq` 3 with rustls (ring,
 //!   webpki roots), no content decoding and no automatic redirects. Without it, bring your
 //!   own [`Transport`] and use [`RangeReader::with_transport`].
+//! * `estargz`: implements `estargz::ReadAt` for [`RangeReader`], so `estargz`'s lazy,
+//!   verified reader can open a blob straight from a registry; its batch reads become
+//!   coalesced range requests.
+//! * `testing`: the `testing` module, a loopback HTTP server that replays registry and
+//!   mirror quirks (multi-range refusals, ignored ranges, truncation, 429, expiring
+//!   redirects, token and Basic auth, deterministic flakiness) and serves blobs by digest,
+//!   for tests and demos. Std only; not for production traffic.
 //!
 //! # Example: the sans-IO pieces
 //!
@@ -172,11 +181,15 @@ pub mod config;
 pub mod content_range;
 pub mod coverage;
 pub mod error;
+#[cfg(feature = "estargz")]
+mod estargz_source;
 pub mod multipart;
 pub mod policy;
 pub mod range;
 pub mod reader;
 pub mod reply;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod transport;
 
 pub use crate::auth::{

@@ -4,17 +4,15 @@
 
 #![allow(clippy::unwrap_used)] // Tests.
 
-mod support;
-
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use estargz_mirror::testing::{Behaviour, Entry, Log, Server, blob};
 use estargz_mirror::{
     ByteRange, Endpoint, Error, MirrorConfig, MultiRange, OriginCredentials, RangeReader,
     ReaderOptions, Secret, UreqTransport,
 };
-use support::quirk_server::{Behaviour, Entry, Log, Server, blob, new_log};
 
 const SIZE: usize = 100_000;
 const REPO: &str = "library/test";
@@ -45,13 +43,15 @@ struct Setup {
 impl Setup {
     fn new(mirrors: &[Behaviour], origin: Behaviour) -> Self {
         let data = blob(SIZE);
-        let log = new_log();
+        let log = Log::new();
         let mirrors = mirrors
             .iter()
             .enumerate()
-            .map(|(i, b)| Server::start(&format!("m{i}"), Arc::clone(&data), &log, b.clone()))
+            .map(|(i, b)| {
+                Server::start(&format!("m{i}"), Arc::clone(&data), &log, b.clone()).unwrap()
+            })
             .collect();
-        let origin = Server::start("origin", Arc::clone(&data), &log, origin);
+        let origin = Server::start("origin", Arc::clone(&data), &log, origin).unwrap();
         Self {
             data,
             log,
@@ -101,11 +101,9 @@ impl Setup {
     /// Blob requests (not tokens or pings), in order.
     fn blob_log(&self) -> Vec<Entry> {
         self.log
-            .lock()
-            .unwrap()
-            .iter()
+            .entries()
+            .into_iter()
             .filter(|e| e.path.contains("/blobs/") || e.path.ends_with("/storage/blob"))
-            .cloned()
             .collect()
     }
 
@@ -426,13 +424,7 @@ fn failing_mirrors_are_skipped_then_probed_via_ping_url() {
     s.mirrors[0].set(Behaviour::Honour);
     thread::sleep(Duration::from_millis(350));
     s.check(&ranges, &r.read_ranges(&ranges).unwrap());
-    let all: Vec<String> = s
-        .log
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|e| e.path.clone())
-        .collect();
+    let all: Vec<String> = s.log.entries().into_iter().map(|e| e.path).collect();
     assert_eq!(all.iter().filter(|p| *p == "/ping").count(), 1);
     assert_eq!(all.last().unwrap(), &format!("/v2/{REPO}/blobs/{DIGEST}"));
     assert_eq!(s.servers(), ["m0", "origin", "origin", "m0"]);
@@ -494,7 +486,8 @@ fn redirects_are_followed_cached_and_never_carry_authorization() {
     for status in [301u16, 302, 303, 307] {
         let data = blob(SIZE);
         let s = Setup::new(&[], Behaviour::Honour);
-        let storage = Server::start("storage", Arc::clone(&data), &s.log, Behaviour::Storage);
+        let storage =
+            Server::start("storage", Arc::clone(&data), &s.log, Behaviour::Storage).unwrap();
         s.origin.set(Behaviour::Redirect {
             status,
             target: storage.url(),
@@ -526,7 +519,7 @@ fn redirects_are_followed_cached_and_never_carry_authorization() {
 fn an_expired_redirect_is_resolved_again() {
     let data = blob(SIZE);
     let s = Setup::new(&[], Behaviour::Honour);
-    let storage = Server::start("storage", Arc::clone(&data), &s.log, Behaviour::Storage);
+    let storage = Server::start("storage", Arc::clone(&data), &s.log, Behaviour::Storage).unwrap();
     s.origin.set(Behaviour::Redirect {
         status: 307,
         target: storage.url(),
@@ -551,7 +544,7 @@ fn bearer_tokens_are_fetched_once_and_sent_up_front() {
     let ranges = [br(0, 10)];
     s.check(&ranges, &r.read_ranges(&ranges).unwrap());
     s.check(&ranges, &r.read_ranges(&ranges).unwrap());
-    let all = s.log.lock().unwrap().clone();
+    let all = s.log.entries();
     let token = all.iter().find(|e| e.path == "/token").unwrap();
     let q = token.query.as_deref().unwrap();
     assert!(q.contains("service=quirk"), "{q}");
@@ -716,7 +709,7 @@ fn token_requests_carry_credentials_for_the_origin_and_none_for_mirrors() {
     let ranges = [br(0, 10)];
     s.check(&ranges, &r.read_ranges(&ranges).unwrap());
     // The mirror challenged; its token was fetched anonymously.
-    let all = s.log.lock().unwrap().clone();
+    let all = s.log.entries();
     let tokens: Vec<&Entry> = all.iter().filter(|e| e.path == "/token").collect();
     assert_eq!(tokens.len(), 1);
     assert_eq!(tokens[0].server, "m0");
@@ -726,7 +719,7 @@ fn token_requests_carry_credentials_for_the_origin_and_none_for_mirrors() {
     s.mirrors[0].set(Behaviour::Status(404));
     let ranges = [br(20, 30)];
     s.check(&ranges, &r.read_ranges(&ranges).unwrap());
-    let all = s.log.lock().unwrap().clone();
+    let all = s.log.entries();
     let tokens: Vec<&Entry> = all.iter().filter(|e| e.path == "/token").collect();
     assert_eq!(tokens.len(), 2);
     assert_eq!(tokens[1].server, "origin");
