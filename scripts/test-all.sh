@@ -22,6 +22,8 @@ APT_PACKAGES=(
     golang-golang-x-sys-dev
     python3
     tar
+    # --- real layers (a debootstrap --variant=minbase root filesystem): ---
+    debootstrap
     # --- registry / mirror tests (used by later work): ---
     docker-registry
     nginx
@@ -34,6 +36,7 @@ have_system_deps() {
         [ -f "$ESTARGZ_SRC/build.go" ] &&
         command -v python3 >/dev/null 2>&1 &&
         command -v tar >/dev/null 2>&1 &&
+        command -v debootstrap >/dev/null 2>&1 &&
         [ -d /usr/share/gocode/src/golang.org/x/sys/unix ] &&
         [ -x /usr/bin/docker-registry ] &&
         [ -x /usr/sbin/nginx ]

@@ -75,6 +75,76 @@ pub enum Error {
     /// The caller passed an argument that can never be valid.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+
+    /// No entry has this path in the blob's TOC.
+    #[error("{path:?}: no such entry in the TOC")]
+    NotFound {
+        /// The path asked for, as given.
+        path: String,
+    },
+
+    /// The entry exists but is not a regular file (after hardlink resolution), so it has no
+    /// content to read.
+    #[error("{path:?}: not a regular file (type {kind})")]
+    NotRegularFile {
+        /// The cleaned path.
+        path: String,
+        /// The entry's TOC type.
+        kind: String,
+    },
+
+    /// A digest recorded in the TOC for an entry is not a valid `sha256:<hex>` digest.
+    #[error("{what}: invalid digest in the TOC: {source}")]
+    InvalidDigest {
+        /// Which entry, and which of its digests.
+        what: String,
+        /// Why the digest is invalid.
+        #[source]
+        source: estargz_verifier::Error,
+    },
+
+    /// Content cannot be verified because the TOC records no digest that covers it (for
+    /// example a range of a chunked legacy stargz file, which has no `chunkDigest`), and
+    /// verification was not turned off.
+    #[error("{what}: cannot be verified: {reason}")]
+    Unverifiable {
+        /// Which entry and range.
+        what: String,
+        /// Why.
+        reason: &'static str,
+    },
+
+    /// The TOC's chunks do not fit together in the blob (chunks that share a member
+    /// overlap, or member runs are out of order or overlap).
+    #[error("TOC entry {entry} ({path:?}): {reason}")]
+    InvalidLayout {
+        /// Position of the entry in the TOC.
+        entry: usize,
+        /// The entry's cleaned path.
+        path: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+
+    /// The deflate backend failed while compressing (encoder).
+    #[error("compression failed: {reason}")]
+    Compress {
+        /// What the backend reported.
+        reason: String,
+    },
+
+    /// The encoder's input cannot be converted (for example zstd-compressed input, or a tar
+    /// entry of a type eStargz cannot hold).
+    #[error("unsupported input: {reason}")]
+    UnsupportedInput {
+        /// What is unsupported, naming the entry or offset.
+        reason: String,
+    },
+
+    /// Ordering the encoder's entries failed (a prioritized file was not found, or
+    /// prioritized hardlinks form a cycle).
+    #[error(transparent)]
+    Order(#[from] estargz_chunker::Error),
 }
 
 impl Error {

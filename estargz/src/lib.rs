@@ -1,14 +1,30 @@
 //! Read and write eStargz blobs: the lazily-pullable container image layer format.
 //!
 //! This crate owns the tar header codec ([`tar`]), positioned reads of blobs ([`ReadAt`]),
-//! and reading blobs ([`reader`]). The encoder, the verified chunk reader and extraction
-//! land next. The table of contents itself lives in [`estargz_toc`], chunk planning in
-//! [`estargz_chunker`] and digests in [`estargz_verifier`].
+//! and reading blobs lazily with every byte verified ([`reader`]: random-access file reads,
+//! read planning and batched prefetch, whole-blob verification, unpacking to tar). Safe
+//! extraction to a directory lands next. The table of contents itself lives in
+//! [`estargz_toc`], chunk planning in [`estargz_chunker`] and digests in
+//! [`estargz_verifier`].
+//!
+//! Writing: [`gzip`] writes gzip members with Go's framing (and level-0 stored blocks
+//! byte-identical to Go's); [`encoder`] converts a tar or tar.gz into an eStargz blob, in
+//! parallel, with output that never depends on the thread count.
+//!
+//! # Crate features
+//!
+//! - `zlib-rs` (default): compress with zlib-rs (safe Rust) and decode through flate2's
+//!   zlib-rs backend. Without it, miniz_oxide compresses (smaller build, slower, different
+//!   bytes at levels 1–9). [`deflate_backend`] says which one is compiled in.
 
+pub mod encoder;
 pub mod error;
+pub mod gzip;
 pub mod reader;
 pub mod source;
 pub mod tar;
 
+pub use encoder::{Encoded, Encoder, EncoderOptions, Layout};
 pub use error::{Error, Result};
+pub use gzip::{Compression, deflate_backend};
 pub use source::ReadAt;

@@ -23,10 +23,12 @@ mod cache;
 pub mod corpus;
 mod error;
 pub mod json;
+pub mod layers;
 pub mod reference;
 
 pub use corpus::{Corpus, CorpusTar, ExpectedFile, corpus};
 pub use error::{Error, Result};
+pub use layers::minbase_tar;
 pub use reference::{BlobInfo, BuildOptions, BuildOutput, Reference, VerifiedFile, reference};
 
 use std::path::{Path, PathBuf};

@@ -126,3 +126,37 @@ fn toc_json_footer_and_index_match_the_reference() {
     }
     assert!(checked >= 20, "only {checked} blobs checked");
 }
+
+#[test]
+fn real_layer_toc_round_trips_byte_for_byte() {
+    let work = work_dir!();
+    let reference = reference(work).unwrap();
+    let tar = estargz_interop::minbase_tar(work).unwrap();
+    let scratch = scratch_dir(work, "toc_compat_minbase").unwrap();
+    let blob_path = scratch.join("minbase.esgz");
+    let built = reference
+        .build(tar, &blob_path, &BuildOptions::default())
+        .unwrap();
+    let info = reference.info(&blob_path).unwrap();
+    let blob = fs::File::open(&blob_path).unwrap();
+
+    let loaded = load_toc(&blob, &TocOptions::default()).unwrap();
+    assert_eq!(loaded.toc_range.start, info.toc_offset);
+    assert_eq!(loaded.digest.to_string(), built.toc_digest);
+    assert_eq!(loaded.json, reference.toc(&blob_path).unwrap());
+    assert!(
+        loaded.toc.to_json() == loaded.json,
+        "minbase TOC: parse -> write differs"
+    );
+    let entries = loaded.toc.entries.len();
+    assert!(
+        entries > 5000,
+        "a minbase root has thousands of entries, got {entries}"
+    );
+    let index = Index::build(loaded.toc, loaded.toc_range.start, &Limits::default()).unwrap();
+    let bash = index
+        .lookup("usr/bin/bash")
+        .expect("usr/bin/bash in the index");
+    assert_eq!(bash.kind(), &EntryType::Reg);
+    assert!(bash.size() > 100_000);
+}

@@ -6,8 +6,10 @@ use std::fmt;
 /// [`Error::LimitExceeded`](crate::Error::LimitExceeded), never an allocation failure.
 ///
 /// The defaults accept every real layer we know of (the largest TOCs seen in the wild are a
-/// few tens of MiB with a few hundred thousand entries) while keeping the memory a hostile
-/// blob can make a reader spend to a small multiple of [`Limits::max_toc_bytes`].
+/// few tens of MiB with a few hundred thousand entries). Memory stays bounded: a parsed entry
+/// costs about 300 bytes however little JSON it took, so the worst case is about
+/// [`Limits::max_entries`] × 300 bytes (about 1.2 GiB with the defaults, for a TOC of
+/// millions of empty objects); lower `max_entries` where that is too much.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {

@@ -4,8 +4,12 @@
 //! section 4): exit code 0 on success, 1 when the input or its verification fails (with a
 //! message on standard error naming what and where), 2 on usage errors.
 
+mod cat;
+mod convert;
 mod info;
+mod ls;
 mod output;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -21,17 +25,29 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Convert a tar or tar.gz (or `-` for standard input) to an eStargz blob.
+    Convert(convert::ConvertArgs),
     /// Print the footer kind, TOC offset, size and digest, and entry counts of a blob.
     Info(info::InfoArgs),
     /// Print the TOC JSON exactly as stored in a blob.
     Toc(info::TocArgs),
+    /// List the entries of a blob, in TOC order.
+    Ls(ls::LsArgs),
+    /// Verify the TOC digest, every chunk and every file of a blob.
+    Verify(verify::VerifyArgs),
+    /// Print one file of a blob, verified, read lazily.
+    Cat(cat::CatArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Convert(args) => convert::run_convert(&args),
         Command::Info(args) => info::run_info(&args),
         Command::Toc(args) => info::run_toc(&args),
+        Command::Ls(args) => ls::run_ls(&args),
+        Command::Verify(args) => verify::run_verify(&args),
+        Command::Cat(args) => cat::run_cat(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,245 @@
+//! `esgz convert`: a tar or tar.gz to an eStargz blob.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use estargz::encoder::{Encoded, Encoder, Layout};
+use estargz::gzip::Compression;
+
+/// The output format.
+#[derive(Clone, Copy, Debug, Eq, PartialEq, ValueEnum)]
+pub(crate) enum Format {
+    /// gzip eStargz (the default).
+    Estargz,
+    /// zstd:chunked (not supported yet).
+    ZstdChunked,
+}
+
+/// Arguments of `esgz convert`.
+#[derive(Debug, Args)]
+pub(crate) struct ConvertArgs {
+    /// The input: a tar, a tar.gz, or `-` for standard input.
+    input: String,
+    /// The blob to write (atomically: a temporary file in the same directory, renamed).
+    output: PathBuf,
+    /// Gzip level, 0 (stored) to 9 (best).
+    #[arg(long, default_value_t = 9, value_parser = clap::value_parser!(u32).range(0..=9))]
+    level: u32,
+    /// Chunk size in bytes.
+    #[arg(long, default_value_t = estargz::encoder::DEFAULT_CHUNK_SIZE,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    chunk_size: u64,
+    /// Minimum compressed member size before a chunk starts a new member (non-zero values
+    /// use the newest reference's layout and write innerOffsets; encodes on one thread).
+    #[arg(long, default_value_t = 0)]
+    min_chunk_size: u64,
+    /// Prioritized files, comma-separated, in order.
+    #[arg(long, value_delimiter = ',')]
+    prioritized: Vec<String>,
+    /// A file listing prioritized files, one per line (after those of --prioritized).
+    #[arg(long)]
+    prioritized_file: Option<PathBuf>,
+    /// Compression threads (default: the available parallelism).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    threads: Option<u64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Estargz)]
+    format: Format,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn run_convert(args: &ConvertArgs) -> Result<(), String> {
+    if args.format == Format::ZstdChunked {
+        return Err("--format zstd-chunked: not supported yet".to_owned());
+    }
+    let mut prioritized = args.prioritized.clone();
+    if let Some(path) = &args.prioritized_file {
+        prioritized.extend(read_list(path)?);
+    }
+    let level = Compression::new(args.level).map_err(|e| e.to_string())?;
+    let mut builder = Encoder::builder()
+        .level(level)
+        .chunk_size(args.chunk_size)
+        .min_chunk_size(args.min_chunk_size)
+        .prioritized(&prioritized);
+    if args.min_chunk_size > 0 {
+        builder = builder.layout(Layout::Newest);
+    }
+    if let Some(threads) = args.threads {
+        builder = builder.threads(usize::try_from(threads).unwrap_or(usize::MAX));
+    }
+    let encoder = builder.build().map_err(|e| e.to_string())?;
+
+    let name = if args.input == "-" {
+        "standard input"
+    } else {
+        args.input.as_str()
+    };
+    let progress = Progress::new();
+    let encoded = write_atomically(&args.output, |out| {
+        let out = Counting {
+            inner: out,
+            progress: &progress,
+        };
+        let result = if args.input == "-" {
+            encoder.encode(std::io::stdin().lock(), out)
+        } else {
+            let file = File::open(&args.input).map_err(|e| format!("{name}: {e}"))?;
+            encoder.encode_read_at(&file, out)
+        };
+        result.map_err(|e| format!("converting {name}: {e}"))
+    });
+    progress.finish();
+    let encoded = encoded?;
+    print(&encoded, args.json);
+    Ok(())
+}
+
+/// Reads a list of names, one per line; blank lines are skipped.
+fn read_list(path: &Path) -> Result<Vec<String>, String> {
+    let file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut names = Vec::new();
+    for (n, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|e| format!("{}:{}: {e}", path.display(), n + 1))?;
+        let line = line.trim_end_matches('\r');
+        if !line.is_empty() {
+            names.push(line.to_owned());
+        }
+    }
+    Ok(names)
+}
+
+/// Runs `write` into a temporary file next to `path`, syncs it and renames it to `path`;
+/// on any error the temporary file is removed and `path` is left alone.
+fn write_atomically<T>(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<&File>) -> Result<T, String>,
+) -> Result<T, String> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".esgz-convert-")
+        .tempfile_in(dir)
+        .map_err(|e| format!("creating a temporary file in {}: {e}", dir.display()))?;
+    let value = {
+        let mut out = BufWriter::with_capacity(1 << 20, tmp.as_file());
+        let value = write(&mut out)?;
+        out.flush()
+            .map_err(|e| format!("writing {}: {e}", path.display()))?;
+        value
+    };
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| format!("syncing {}: {e}", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| format!("renaming into {}: {}", path.display(), e.error))?;
+    Ok(value)
+}
+
+fn print(encoded: &Encoded, json: bool) {
+    let annotations: serde_json::Map<String, serde_json::Value> = encoded
+        .annotations()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), serde_json::Value::String(v)))
+        .collect();
+    if json {
+        let value = serde_json::json!({
+            "toc_digest": encoded.toc_digest.to_string(),
+            "diff_id": encoded.diff_id.to_string(),
+            "uncompressed_size": encoded.uncompressed_size,
+            "blob_size": encoded.blob_size,
+            "blob_digest": encoded.blob_digest.to_string(),
+            "toc_offset": encoded.toc_offset,
+            "toc_entries": encoded.toc_entries,
+            "deflate_backend": estargz::deflate_backend(),
+            "annotations": annotations,
+        });
+        println!("{value}");
+    } else {
+        println!("toc digest:        {}", encoded.toc_digest);
+        println!("diff id:           {}", encoded.diff_id);
+        println!("uncompressed size: {}", encoded.uncompressed_size);
+        println!("blob digest:       {}", encoded.blob_digest);
+        println!("blob size:         {}", encoded.blob_size);
+    }
+}
+
+/// A spinner on standard error showing the blob bytes written, when it is a terminal.
+struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    fn new() -> Self {
+        if !std::io::stderr().is_terminal() {
+            return Self(None);
+        }
+        let bar = indicatif::ProgressBar::new_spinner();
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} converting: {bytes} written ({bytes_per_sec}, {elapsed})",
+        ) {
+            bar.set_style(style);
+        }
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Self(Some(bar))
+    }
+
+    fn add(&self, bytes: usize) {
+        if let Some(bar) = &self.0 {
+            bar.inc(bytes as u64);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// A writer that reports what passes through it to a [`Progress`].
+struct Counting<'a, W> {
+    inner: W,
+    progress: &'a Progress,
+}
+
+impl<W: Write> Write for Counting<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.progress.add(n);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_writes_leave_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("out.blob");
+        let err = write_atomically(&path, |out| {
+            out.write_all(b"partial").map_err(|e| e.to_string())?;
+            Err::<(), _>("boom".to_owned())
+        });
+        assert_eq!(err, Err("boom".to_owned()));
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+        write_atomically(&path, |out| {
+            out.write_all(b"done").map_err(|e| e.to_string())
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(std::fs::read(&path).ok(), Some(b"done".to_vec()));
+    }
+}
