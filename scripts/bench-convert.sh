@@ -28,7 +28,7 @@ if [ -z "$tar" ]; then
 fi
 
 cargo build --release -q -p estargz-examples --bin esgz
-esgz=target/release/esgz
+esgz=${CARGO_TARGET_DIR:-target}/release/esgz
 ref=$work/esgz-ref
 (cd interop/go/esgz-ref &&
     GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOPROXY=off CGO_ENABLED=0 \
