@@ -550,3 +550,28 @@ proptest! {
         prop_assert!(reader.verify_all().is_ok());
     }
 }
+
+/// A TOC may claim any size: buffers sized from it must fail with a typed error, never
+/// abort the process on an impossible allocation.
+#[test]
+fn absurd_sizes_in_the_toc_are_typed_errors() {
+    let mut parts = BlobBuilder::new(1 << 20).file("big", vec![7u8; 10]).parts();
+    let entry = parts
+        .toc
+        .entries
+        .iter_mut()
+        .find(|e| e.name == "big")
+        .unwrap();
+    entry.size = 1 << 40;
+    entry.chunk_size = 0;
+    let reader = open(parts.assemble());
+    let mut out = Vec::new();
+    assert!(matches!(
+        reader.unpack_to_tar(&mut out),
+        Err(Error::LimitExceeded { .. })
+    ));
+    assert!(matches!(
+        reader.open_file("big").and_then(|f| f.read_to_vec()),
+        Err(Error::LimitExceeded { .. })
+    ));
+}

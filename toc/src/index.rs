@@ -523,14 +523,16 @@ impl Builder {
         }
     }
 
-    /// Pass 3: resolves every hardlink to its final target, rejecting cycles.
+    /// Pass 3: resolves every hardlink to its final target, rejecting cycles. Every link
+    /// met on the way is resolved too, so chains cost linear time overall.
     fn resolve_hardlinks(&mut self, toc: &Toc) -> Result<()> {
+        let mut chain = Vec::new();
         for id in 0..self.index.nodes.len() {
             if node_kind(toc, &self.index.nodes[id]) != Some(&EntryType::Hardlink) {
                 continue;
             }
+            chain.clear();
             let mut current = id;
-            let mut hops = 0usize;
             let target = loop {
                 let node = &self.index.nodes[current];
                 if node_kind(toc, node) != Some(&EntryType::Hardlink) {
@@ -539,10 +541,10 @@ impl Builder {
                 if let Some(done) = node.link_target {
                     break done.index();
                 }
-                hops += 1;
-                if hops > self.index.nodes.len() {
+                if chain.len() > self.index.nodes.len() {
                     return Err(self.hardlink_error(toc, id, "hardlinks form a cycle"));
                 }
+                chain.push(current);
                 let link_name = node
                     .entry
                     .and_then(|e| toc.entries.get(e as usize))
@@ -556,6 +558,10 @@ impl Builder {
             if node_kind(toc, &self.index.nodes[target]) == Some(&EntryType::Dir) {
                 return Err(self.hardlink_error(toc, id, "target is a directory"));
             }
+            for &link in &chain {
+                self.index.nodes[link].link_target = Some(NodeId(target as u32));
+            }
+            // Each hardlink adds one name to its target, counted once, here.
             self.index.nodes[id].link_target = Some(NodeId(target as u32));
             self.index.nodes[target].num_link += 1;
         }
@@ -623,7 +629,10 @@ impl Builder {
             };
             let blob_offset = entry.offset as u64;
             let blob_end = ends[i];
-            if blob_offset >= self.index.data_end || blob_end <= blob_offset {
+            if blob_offset >= self.index.data_end
+                || blob_end <= blob_offset
+                || blob_end > self.index.data_end
+            {
                 return Err(invalid(
                     "its compressed range is outside the data region or overlaps the next one",
                 ));
@@ -671,15 +680,17 @@ struct OpenFile {
     first_chunk: usize,
 }
 
-/// The compressed end of each data entry: the offset of the next entry that starts a new
-/// member (a non-zero offset and no inner offset), else the end of the data region.
+/// The compressed end of each data entry: the offset of the next data entry that starts a
+/// new member (a non-zero offset and no inner offset), else the end of the data region.
+/// Offsets of other entries mean nothing and are ignored.
 fn compressed_ends(toc: &Toc, data_end: u64) -> Vec<u64> {
     let mut ends = vec![0u64; toc.entries.len()];
     let mut next_start = data_end;
     for (i, entry) in toc.entries.iter().enumerate().rev() {
-        if entry.is_data() {
-            ends[i] = next_start;
+        if !entry.is_data() {
+            continue;
         }
+        ends[i] = next_start;
         if entry.offset > 0 && entry.inner_offset == 0 {
             next_start = entry.offset as u64;
         }
@@ -1037,6 +1048,39 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn long_hardlink_chains_resolve_in_linear_time() {
+        // l0 -> l1 -> ... -> l(n-1) -> f: quadratic resolution took minutes at this size.
+        let n = 200_000;
+        let mut entries: Vec<TocEntry> = (0..n)
+            .map(|i| {
+                let target = if i + 1 == n {
+                    "f".to_owned()
+                } else {
+                    format!("l{}", i + 1)
+                };
+                link(&format!("l{i}"), EntryType::Hardlink, &target)
+            })
+            .collect();
+        entries.push(file("f", 1, 10));
+        let index = build(entries).unwrap();
+        let f = index.lookup("f").unwrap();
+        assert_eq!(f.num_link(), n as u32 + 1);
+        assert_eq!(index.lookup("l0").unwrap().id(), f.id());
+        assert_eq!(index.lookup("l123456").unwrap().id(), f.id());
+    }
+
+    #[test]
+    fn offsets_of_non_data_entries_do_not_bound_chunks() {
+        let mut dir = entry("d/", EntryType::Dir);
+        dir.offset = 100_000;
+        let index = build(vec![file("a", 3, 100), dir, file("b", 3, 500)]).unwrap();
+        let a = index.lookup("a").unwrap().chunks()[0];
+        assert_eq!(a.blob_range(), 100..500);
+        let b = index.lookup("b").unwrap().chunks()[0];
+        assert_eq!(b.blob_range(), 500..1000);
     }
 
     #[test]

@@ -178,12 +178,16 @@ impl<'r, R: ReadAt> FileReader<'r, R> {
                 max: self.reader.options.max_chunk_bytes,
             });
         }
-        let len = usize::try_from(self.size).map_err(|_| Error::LimitExceeded {
-            limit: "file size in bytes",
+        let too_big = || Error::LimitExceeded {
+            limit: "file size in bytes (memory for read_to_vec)",
             actual: self.size,
             max: usize::MAX as u64,
-        })?;
-        let mut buf = vec![0; len];
+        };
+        let len = usize::try_from(self.size).map_err(|_| too_big())?;
+        // The size comes from the TOC: ask for the memory without aborting when it is absurd.
+        let mut buf = Vec::new();
+        buf.try_reserve_exact(len).map_err(|_| too_big())?;
+        buf.resize(len, 0);
         self.read_at(0, &mut buf)?;
         Ok(buf)
     }

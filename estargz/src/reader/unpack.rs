@@ -271,6 +271,15 @@ impl<R> RunSink for UnpackSink<'_, '_, R> {
         if self.file.as_ref().is_some_and(|f| f.hasher.is_some()) {
             return Ok(Take::Stream);
         }
+        // The chunk is buffered until verified: bound it as random reads do.
+        let max = self.reader.options.max_chunk_bytes;
+        if chunk.size > max {
+            return Err(Error::LimitExceeded {
+                limit: "uncompressed bytes of one chunk",
+                actual: chunk.size,
+                max,
+            });
+        }
         Ok(Take::Buffer)
     }
 
