@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+mod common;
+
+use common::normalise_toc;
 use estargz_toc::{EntryType, Error, GoString, Limits, Toc, TocEntry};
 
 const D1: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -276,43 +279,6 @@ fn numbers(name: &str, v: [i64; 9]) -> TocEntry {
         chunk_size: v[8],
         ..entry(name, "reg")
     }
-}
-
-/// What a name reads back as: each byte that is not part of valid UTF-8 becomes 0xFF.
-fn normalise(s: &GoString) -> GoString {
-    let mut out = Vec::new();
-    let mut rest = s.as_bytes();
-    while !rest.is_empty() {
-        match std::str::from_utf8(rest) {
-            Ok(valid) => {
-                out.extend_from_slice(valid.as_bytes());
-                break;
-            }
-            Err(e) => {
-                let (valid, bad) = rest.split_at(e.valid_up_to());
-                out.extend_from_slice(valid);
-                out.push(0xff);
-                rest = &bad[1..];
-            }
-        }
-    }
-    GoString::from(out)
-}
-
-fn normalise_toc(toc: &Toc) -> Toc {
-    let mut toc = toc.clone();
-    for e in &mut toc.entries {
-        e.name = normalise(&e.name);
-        e.link_name = normalise(&e.link_name);
-        e.user_name = normalise(&e.user_name);
-        e.group_name = normalise(&e.group_name);
-        e.xattrs = e
-            .xattrs
-            .iter()
-            .map(|(k, v)| (normalise(k), v.clone()))
-            .collect();
-    }
-    toc
 }
 
 #[test]

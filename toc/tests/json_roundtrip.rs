@@ -3,6 +3,9 @@
 
 use std::collections::BTreeMap;
 
+mod common;
+
+use common::normalise_toc;
 use estargz_toc::{EntryType, GoString, Limits, Toc, TocEntry};
 use proptest::prelude::*;
 
@@ -108,44 +111,6 @@ fn entry() -> impl Strategy<Value = TocEntry> {
 fn toc() -> impl Strategy<Value = Toc> {
     (number(), prop::collection::vec(entry(), 0..6))
         .prop_map(|(version, entries)| Toc { version, entries })
-}
-
-/// What a [`GoString`] reads back as: each byte that is not part of valid UTF-8 as 0xFF.
-fn normalise(s: &GoString) -> GoString {
-    let mut out = Vec::new();
-    let mut rest = s.as_bytes();
-    loop {
-        match std::str::from_utf8(rest) {
-            Ok(valid) => {
-                out.extend_from_slice(valid.as_bytes());
-                return GoString::from(out);
-            }
-            Err(e) => {
-                let (valid, bad) = rest.split_at(e.valid_up_to());
-                out.extend_from_slice(valid);
-                out.push(0xff);
-                rest = &bad[1..];
-            }
-        }
-    }
-}
-
-/// The TOC as it reads back. Keys that become equal collapse, the later one (in bytewise
-/// order, which is the order they are written in) winning, as in Go.
-fn normalise_toc(toc: &Toc) -> Toc {
-    let mut toc = toc.clone();
-    for e in &mut toc.entries {
-        e.name = normalise(&e.name);
-        e.link_name = normalise(&e.link_name);
-        e.user_name = normalise(&e.user_name);
-        e.group_name = normalise(&e.group_name);
-        e.xattrs = e
-            .xattrs
-            .iter()
-            .map(|(k, v)| (normalise(k), v.clone()))
-            .collect();
-    }
-    toc
 }
 
 proptest! {

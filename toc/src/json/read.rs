@@ -230,7 +230,7 @@ impl<'a> Parser<'a> {
                 Some(TocField::Entries) => self.entries(&mut toc.entries)?,
                 None => self.skip_value()?,
             }
-            more = self.next_member(b'}')?;
+            more = self.next_item(b'}')?;
         }
         Ok(toc)
     }
@@ -270,7 +270,7 @@ impl<'a> Parser<'a> {
                 }
             }
             count += 1;
-            more = self.next_element(b']')?;
+            more = self.next_item(b']')?;
         }
         entries.truncate(count);
         Ok(())
@@ -290,7 +290,7 @@ impl<'a> Parser<'a> {
         while more {
             let Some(field) = self.key(entry_field)? else {
                 self.skip_value()?;
-                more = self.next_member(b'}')?;
+                more = self.next_item(b'}')?;
                 continue;
             };
             match field {
@@ -334,7 +334,7 @@ impl<'a> Parser<'a> {
                     }
                 }
             }
-            more = self.next_member(b'}')?;
+            more = self.next_item(b'}')?;
         }
         Ok(())
     }
@@ -393,7 +393,7 @@ impl<'a> Parser<'a> {
             total = total.saturating_add(added);
             Limits::check(LimitKind::XattrBytes, total, self.limits.max_xattr_bytes)?;
             xattrs.insert(key, value);
-            more = self.next_member(b'}')?;
+            more = self.next_item(b'}')?;
         }
         Ok(())
     }
@@ -536,8 +536,9 @@ impl<'a> Parser<'a> {
         Ok(true)
     }
 
-    /// After an object member: consumes `,` (and whitespace, returning true) or `}`.
-    fn next_member(&mut self, close: u8) -> Result<bool> {
+    /// After an object member (`close` is `}`) or an array element (`]`): consumes `,`
+    /// (and whitespace, returning true) or the closing bracket (returning false).
+    fn next_item(&mut self, close: u8) -> Result<bool> {
         self.skip_ws();
         match self.peek() {
             Some(b',') => {
@@ -550,26 +551,9 @@ impl<'a> Parser<'a> {
                 self.depth -= 1;
                 Ok(false)
             }
-            None => Err(self.error("unexpected end of input in object")),
-            Some(_) => Err(self.error("expected ',' or '}' after object member")),
-        }
-    }
-
-    /// After an array element: consumes `,` (and whitespace, returning true) or `]`.
-    fn next_element(&mut self, close: u8) -> Result<bool> {
-        self.skip_ws();
-        match self.peek() {
-            Some(b',') => {
-                self.pos += 1;
-                self.skip_ws();
-                Ok(true)
-            }
-            Some(c) if c == close => {
-                self.pos += 1;
-                self.depth -= 1;
-                Ok(false)
-            }
+            None if close == b'}' => Err(self.error("unexpected end of input in object")),
             None => Err(self.error("unexpected end of input in array")),
+            Some(_) if close == b'}' => Err(self.error("expected ',' or '}' after object member")),
             Some(_) => Err(self.error("expected ',' or ']' after array element")),
         }
     }
@@ -618,9 +602,9 @@ impl<'a> Parser<'a> {
                     return Ok(());
                 };
                 let more = if is_object {
-                    self.next_member(b'}')?
+                    self.next_item(b'}')?
                 } else {
-                    self.next_element(b']')?
+                    self.next_item(b']')?
                 };
                 if more {
                     if is_object {
