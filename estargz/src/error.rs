@@ -126,6 +126,42 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// An entry cannot be extracted to a directory safely or at all (extraction): an
+    /// unsupported type, a uid or gid out of range, a name that cannot be a file name, a
+    /// parent on disk that is not a directory (for example a symlink put there while
+    /// extracting), or a hardlink whose target was not extracted.
+    #[error("{path:?}: cannot extract: {reason}")]
+    Extract {
+        /// The entry's cleaned path.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+
+    /// The blob's tar stream does not match its TOC: a tar header the TOC does not list or
+    /// lists differently, a TOC entry without its tar header, or file content outside the
+    /// chunks the TOC records. (Tar headers are covered by no digest, so this is how a
+    /// blob that would unpack to something other than its verified TOC is caught.)
+    #[error("tar stream in the compressed data at blob offset {blob_offset}: {what}: {reason}")]
+    TarMismatch {
+        /// Blob offset of the compressed member (or member run) holding the bytes.
+        blob_offset: u64,
+        /// The tar entry (by its header's name) or TOC entry concerned.
+        what: String,
+        /// What differs.
+        reason: String,
+    },
+
+    /// The operation needs a crate feature this build lacks (for example zstd:chunked
+    /// without the `zstd` feature).
+    #[error("{what} needs the crate feature `{feature}`, which this build lacks")]
+    FeatureDisabled {
+        /// The feature.
+        feature: &'static str,
+        /// What was asked for.
+        what: String,
+    },
+
     /// The deflate backend failed while compressing (encoder).
     #[error("compression failed: {reason}")]
     Compress {

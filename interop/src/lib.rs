@@ -24,11 +24,13 @@ pub mod corpus;
 mod error;
 pub mod json;
 pub mod layers;
+pub mod listing;
 pub mod reference;
 
 pub use corpus::{Corpus, CorpusTar, ExpectedFile, corpus};
 pub use error::{Error, Result};
 pub use layers::minbase_tar;
+pub use listing::Listing;
 pub use reference::{BlobInfo, BuildOptions, BuildOutput, Reference, VerifiedFile, reference};
 
 use std::path::{Path, PathBuf};

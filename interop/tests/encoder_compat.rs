@@ -14,7 +14,6 @@
 // Helpers outside `#[test]` functions unwrap too: in tests a panic is a failure report.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -23,13 +22,10 @@ use std::process::Command;
 use estargz::Encoder;
 use estargz::gzip::{Compression, MultiMemberDecoder};
 use estargz_interop::{
-    BuildOptions, CorpusTar, LANDMARK_SHA256, NO_PREFETCH_LANDMARK, Reference, corpus, reference,
+    BuildOptions, LANDMARK_SHA256, Listing, NO_PREFETCH_LANDMARK, Reference, corpus, reference,
     scratch_dir, work_dir,
 };
 use estargz_verifier::Digest;
-
-/// Regular files as `path -> (size, sha256 hex)`.
-type Listing = BTreeMap<String, (u64, String)>;
 
 fn encode(tar: &Path, out: &Path, level: u8, chunk_size: Option<u64>) -> estargz::Encoded {
     let mut builder = Encoder::builder()
@@ -48,21 +44,8 @@ fn encode(tar: &Path, out: &Path, level: u8, chunk_size: Option<u64>) -> estargz
 
 fn reference_listing(reference: &Reference, blob: &Path, toc_digest: &str) -> Listing {
     reference
-        .verify(blob, toc_digest)
+        .listing(blob, toc_digest)
         .unwrap_or_else(|e| panic!("the reference rejects our {}: {e}", blob.display()))
-        .into_iter()
-        .map(|f| (f.path, (f.size, f.sha256)))
-        .collect()
-}
-
-fn expected_listing(tar: &CorpusTar) -> Listing {
-    let mut listing: Listing = tar
-        .expected_regular_files
-        .iter()
-        .map(|f| (f.path.clone(), (f.size, f.sha256.clone())))
-        .collect();
-    listing.insert(NO_PREFETCH_LANDMARK.into(), (1, LANDMARK_SHA256.into()));
-    listing
 }
 
 /// What GNU tar extracts from a tar the reference cannot convert: every regular file
@@ -154,7 +137,7 @@ fn the_reference_verifies_every_blob_we_build() {
             let encoded = encode(&tar.path, &ours, 9, chunk_size);
             let listed = reference_listing(reference, &ours, &encoded.toc_digest.to_string());
             let expected = if tar.reference_accepts {
-                expected_listing(tar)
+                tar.expected_listing()
             } else {
                 gnu_tar_listing(&tar.path, &scratch)
             };

@@ -20,7 +20,8 @@
 //! let mut config = MirrorConfig::new("docker.io", Endpoint::new("registry-1.docker.io")?);
 //! config.mirrors.push(Endpoint::new("http://127.0.0.1:65001")?);
 //! let digest = "sha256:4f4fb700ef54461cfa02571ae0db9a0dc1e0cdb5577484a6d75e68dc38e8acc1";
-//! // The size from the layer's descriptor saves a request; `None` learns it.
+//! // The size from the layer's descriptor; `None` learns it with a request for the
+//! // blob's last 64 KiB, which are kept and serve later reads of them.
 //! let reader = RangeReader::new(config, "library/ubuntu", digest, Some(32))?;
 //! let parts = reader.read_ranges(&[ByteRange::new(0, 10)?, ByteRange::new(20, 32)?])?;
 //! assert_eq!(parts[0].len(), 10);
@@ -30,6 +31,10 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! When the blob's size is not given, the reader learns it with one suffix-range request
+//! (`Range: bytes=-N`, [`tail`]) and keeps the tail it brings, so opening an eStargz blob
+//! (footer and TOC at the end) usually costs that one request in all.
 //!
 //! For each read the reader:
 //!
@@ -85,6 +90,8 @@
 //! * [`coverage`]: [`check_coverage`] compares the parts received with the ranges asked
 //!   for; parts may come in any order, merged, or be missing (first-range-only servers), and
 //!   the report says which bytes to ask for again.
+//! * [`tail`]: [`TailProbe`], the size probe: what a reply to `bytes=-N` says (206, a
+//!   whole-body 200, a 416 to a suffix longer than the blob) and what to ask next.
 //! * [`auth`]: `WWW-Authenticate` challenges, the token endpoint's reply, and a
 //!   [`TokenCache`] that says when to refresh, with time passed in by the caller.
 //! * [`config`]: mirror settings from stargz-snapshotter's resolver TOML or nydusd's JSON
@@ -113,7 +120,8 @@
 //!   own [`Transport`] and use [`RangeReader::with_transport`].
 //! * `estargz`: implements `estargz::ReadAt` for [`RangeReader`], so `estargz`'s lazy,
 //!   verified reader can open a blob straight from a registry; its batch reads become
-//!   coalesced range requests.
+//!   coalesced range requests. `RangeReader::open_estargz` opens the reader with its tail
+//!   guess set to the kept tail, so footer and TOC come from the size probe's reply.
 //! * `testing`: the `testing` module, a loopback HTTP server that replays registry and
 //!   mirror quirks (multi-range refusals, ignored ranges, truncation, 429, expiring
 //!   redirects, token and Basic auth, deterministic flakiness) and serves blobs by digest,
@@ -188,6 +196,7 @@ pub mod policy;
 pub mod range;
 pub mod reader;
 pub mod reply;
+pub mod tail;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod transport;
@@ -212,6 +221,7 @@ pub use crate::reader::{
     EndpointMetrics, EndpointStatus, Metrics, RangeReader, ReaderOptions, Verifier,
 };
 pub use crate::reply::{RangeReply, ReplyBody, classify_range_reply};
+pub use crate::tail::{ProbeStep, TailProbe};
 #[cfg(feature = "ureq")]
 pub use crate::transport::UreqTransport;
 pub use crate::transport::{Reply, SendOptions, Timeouts, Transport};

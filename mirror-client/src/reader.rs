@@ -22,7 +22,6 @@ use crate::auth::{
     Secret, TokenCache, TokenKey, TokenResponse, TokenState, challenges_from_headers,
 };
 use crate::config::{Endpoint, MirrorConfig};
-use crate::content_range::ContentRange;
 use crate::coverage::check_coverage;
 use crate::error::{Error, Result, TransportErrorKind};
 use crate::multipart::{Event, MultipartLimits, MultipartParser};
@@ -31,6 +30,7 @@ use crate::policy::{
 };
 use crate::range::{ByteRange, PlanOptions, plan_ranges, range_header_value};
 use crate::reply::{ReplyBody, classify_range_reply};
+use crate::tail::{ProbeStep, TailProbe};
 use crate::transport::{Reply, SendOptions, Timeouts, Transport};
 
 /// Size of the buffer bodies are read with.
@@ -80,6 +80,12 @@ pub struct ReaderOptions {
     pub multipart: MultipartLimits,
     /// Tokens are renewed this long before they expire. Default 20 s.
     pub token_refresh_margin: Duration,
+    /// When the blob's size is not given, it is learned with a request for the blob's last
+    /// this many bytes (`Range: bytes=-N`, see [`tail`](crate::tail)), and those bytes are
+    /// kept for the reader's lifetime: reads that fall in them (an eStargz footer and TOC)
+    /// cost no request, and reads that overlap them fetch only the rest. Default 64 KiB,
+    /// the `estargz` reader's default tail guess; 0 keeps nothing beyond one byte.
+    pub tail_bytes: u64,
 }
 
 impl Default for ReaderOptions {
@@ -100,6 +106,7 @@ impl Default for ReaderOptions {
             max_read_bytes: 1024 * 1024 * 1024,
             multipart: MultipartLimits::default(),
             token_refresh_margin: Duration::from_secs(20),
+            tail_bytes: 64 * 1024,
         }
     }
 }
@@ -138,6 +145,8 @@ pub struct Metrics {
     pub token_fetches: u64,
     /// Ranges whose bytes the caller's verifier rejected.
     pub verification_failures: u64,
+    /// Bytes of reads served from the blob's tail kept by the size probe (no request).
+    pub tail_bytes_reused: u64,
 }
 
 impl Metrics {
@@ -194,6 +203,14 @@ enum Progress {
     Replan,
 }
 
+/// The blob's bytes kept from the size probe, and the endpoint that sent them.
+#[derive(Debug)]
+struct Kept {
+    range: ByteRange,
+    bytes: Bytes,
+    ep: usize,
+}
+
 /// A range being fetched by one thread for others to share.
 #[derive(Debug, Default)]
 struct Flight {
@@ -237,6 +254,7 @@ pub struct RangeReader {
     redirects: Mutex<HashMap<usize, (Uri, Instant)>>,
     tokens: Tokens,
     flights: Mutex<HashMap<ByteRange, Arc<Flight>>>,
+    kept: Mutex<Option<Kept>>,
     metrics: Mutex<Metrics>,
     rng: AtomicU64,
 }
@@ -266,7 +284,8 @@ impl RangeReader {
     /// default options.
     ///
     /// `blob_size` is the blob's length from its descriptor; when `None` it is learned
-    /// with a `Range: bytes=0-0` request (no `HEAD`, which some storage refuses).
+    /// with a suffix-range `GET` for the blob's last [`ReaderOptions::tail_bytes`] (no
+    /// `HEAD`, which some storage refuses), whose bytes are kept to serve later reads.
     ///
     /// [`UreqTransport`]: crate::UreqTransport
     #[cfg(feature = "ureq")]
@@ -289,7 +308,9 @@ impl RangeReader {
     /// A reader over any [`Transport`] with the given options.
     ///
     /// `blob_size` is the blob's length from its descriptor; when `None` it is learned
-    /// with a `Range: bytes=0-0` request.
+    /// with a suffix-range request (`Range: bytes=-N`, N = [`ReaderOptions::tail_bytes`])
+    /// whose bytes, the blob's tail, are kept to serve later reads (see
+    /// [`RangeReader::kept_tail`]).
     ///
     /// A `retry_limit` in `config` (nydus) sets the attempts per endpoint to that many
     /// retries plus one, overriding `options.retry`.
@@ -381,6 +402,7 @@ impl RangeReader {
                 changed: Condvar::new(),
             },
             flights: Mutex::new(HashMap::new()),
+            kept: Mutex::new(None),
             metrics: Mutex::new(metrics),
             rng: AtomicU64::new(seed),
             options,
@@ -389,7 +411,7 @@ impl RangeReader {
         };
         reader.size = match blob_size {
             Some(n) => n,
-            None => reader.discover_size()?,
+            None => reader.probe_size()?,
         };
         Ok(reader)
     }
@@ -407,6 +429,14 @@ impl RangeReader {
     /// The blob's digest.
     pub fn digest(&self) -> &str {
         &self.digest
+    }
+
+    /// The blob's bytes kept from the size probe (normally its last
+    /// [`ReaderOptions::tail_bytes`]); reads within them cost no request. `None` when the
+    /// size was given, or the probe's reply was not worth keeping (a whole blob longer
+    /// than the tail).
+    pub fn kept_tail(&self) -> Option<ByteRange> {
+        lock(&self.kept).as_ref().map(|k| k.range)
     }
 
     /// Reads `ranges` (any order, overlaps allowed) and returns their bytes in the same
@@ -592,6 +622,11 @@ impl RangeReader {
     /// bytes in order.
     fn fetch(&self, wanted: &[ByteRange], verify: Option<Verifier<'_>>) -> Result<Vec<Bytes>> {
         let mut asm = Assembly::new(merge(wanted));
+        if let Some(kept) = lock(&self.kept).as_ref() {
+            let reused = asm.write(kept.range.start(), &kept.bytes, kept.ep);
+            asm.commit();
+            lock(&self.metrics).tail_bytes_reused += reused;
+        }
         let mut attempted: Vec<usize> = Vec::new();
         let mut excluded: Vec<usize> = Vec::new();
         let mut last: Option<Error> = None;
@@ -609,6 +644,8 @@ impl RangeReader {
                     break;
                 }
                 lock(&self.metrics).verification_failures += rejected.len() as u64;
+                // The kept tail may hold rejected bytes: never serve it again.
+                *lock(&self.kept) = None;
                 let mut culprit = None;
                 for r in &rejected {
                     for ep in asm.discard(*r) {
@@ -1312,23 +1349,32 @@ impl RangeReader {
 
     // ----- size, health -----
 
-    /// Learns the blob's size from a `Range: bytes=0-0` reply's `Content-Range` total (or a
-    /// 200's `Content-Length`), trying endpoints in failover order.
-    fn discover_size(&self) -> Result<u64> {
+    /// Learns the blob's size with the suffix-range probe ([`TailProbe`]), trying
+    /// endpoints in failover order, and keeps the tail bytes it brings.
+    ///
+    /// A mirror that gives the size but not the tail (a whole-body 200: a cold pull-through
+    /// cache, which starts storing the blob) is passed over for the next endpoint, so the
+    /// tail is not read out of a whole blob; its size is used if no other endpoint answers.
+    fn probe_size(&self) -> Result<u64> {
         let order = {
             let states = lock(&self.states);
             policy::failover_order(&states, self.fallback_to_origin, &[], Instant::now())
         };
         let mut last = None;
+        let mut size_only = None;
         let tried = order.len();
         for (ep, _) in order {
-            match self.size_from(ep) {
-                Ok(n) => return Ok(n),
+            match self.probe_from(ep) {
+                Ok(n) if self.kept_tail().is_some() || self.is_last_endpoint(ep) => return Ok(n),
+                Ok(n) => size_only = Some(n),
                 Err(e) => {
                     self.bump(ep, |m| m.fallbacks += 1);
                     last = Some(e);
                 }
             }
+        }
+        if let Some(n) = size_only {
+            return Ok(n);
         }
         Err(Error::AllEndpointsFailed {
             tried,
@@ -1338,79 +1384,24 @@ impl RangeReader {
         })
     }
 
-    fn size_from(&self, ep: usize) -> Result<u64> {
-        let role = self.info(ep)?.role;
-        let attempts = self.options.retry.attempts(role);
+    /// The probe on one endpoint, with retries.
+    fn probe_from(&self, ep: usize) -> Result<u64> {
+        let probe = TailProbe::new(self.options.tail_bytes);
+        let attempts = self.options.retry.attempts(self.info(ep)?.role);
         let mut retry = 0;
         loop {
-            let fail = match self.exchange(ep, "bytes=0-0") {
-                Ok(reply) => {
-                    let url = self.name(ep);
-                    let status = reply.status;
-                    match (policy::decide(status, false), status.as_u16()) {
-                        (Decision::Accept, 206) => {
-                            let total = reply
-                                .headers
-                                .get(header::CONTENT_RANGE)
-                                .map(|v| ContentRange::parse(v.as_bytes()))
-                                .transpose()?
-                                .and_then(|c| c.complete_length());
-                            match total {
-                                Some(n) => {
-                                    self.with_state(ep, EndpointState::record_success);
-                                    return Ok(n);
-                                }
-                                None => Fail::Next(
-                                    Error::bad_reply(
-                                        "Content-Range header",
-                                        None,
-                                        format!("{url} did not give the blob's length"),
-                                    ),
-                                    false,
-                                ),
-                            }
-                        }
-                        (Decision::Accept, _) => {
-                            let len = reply
-                                .headers
-                                .get(header::CONTENT_LENGTH)
-                                .and_then(|v| v.to_str().ok())
-                                .and_then(|v| v.trim().parse::<u64>().ok());
-                            match len {
-                                Some(n) => {
-                                    self.with_state(ep, EndpointState::record_success);
-                                    return Ok(n);
-                                }
-                                None => Fail::Next(
-                                    Error::bad_reply(
-                                        "Content-Length header",
-                                        None,
-                                        format!("{url} did not give the blob's length"),
-                                    ),
-                                    false,
-                                ),
-                            }
-                        }
-                        (Decision::Retry, s) => Fail::Retry(
-                            Error::Status { url, status: s },
-                            policy::retry_after(&reply.headers, SystemTime::now()),
-                        ),
-                        (Decision::NextEndpoint { failure }, s) => {
-                            Fail::Next(Error::Status { url, status: s }, failure)
-                        }
-                        (_, s) => Fail::Next(Error::Status { url, status: s }, true),
-                    }
+            match self.probe_once(ep, &probe) {
+                Ok(size) => {
+                    self.with_state(ep, EndpointState::record_success);
+                    return Ok(size);
                 }
-                Err(f) => f,
-            };
-            match fail {
-                Fail::Next(e, failure) => {
+                Err(Fail::Next(e, failure)) => {
                     if failure {
                         self.fail(ep);
                     }
                     return Err(e);
                 }
-                Fail::Retry(e, after) => {
+                Err(Fail::Retry(e, after)) => {
                     retry += 1;
                     if retry >= attempts {
                         self.fail(ep);
@@ -1422,6 +1413,68 @@ impl RangeReader {
                     };
                     self.bump(ep, |m| m.retries += 1);
                     std::thread::sleep(delay);
+                }
+            }
+        }
+    }
+
+    /// One probe on `ep`: the suffix request and, if it is refused with 416, one explicit
+    /// request. Returns the size; keeps the bytes the reply carried.
+    fn probe_once(&self, ep: usize, probe: &TailProbe) -> std::result::Result<u64, Fail> {
+        let mut asked: Option<ByteRange> = None;
+        loop {
+            let value = match asked {
+                None => probe.first_range(),
+                Some(r) => TailProbe::range_value(r).map_err(|e| Fail::Next(e, false))?,
+            };
+            let Reply {
+                status,
+                headers,
+                body,
+            } = self.exchange(ep, &value)?;
+            let url = self.name(ep);
+            let status_error = || Error::Status {
+                url: url.clone(),
+                status: status.as_u16(),
+            };
+            if status != StatusCode::RANGE_NOT_SATISFIABLE {
+                match policy::decide(status, false) {
+                    Decision::Accept => {}
+                    Decision::Retry => {
+                        let after = policy::retry_after(&headers, SystemTime::now());
+                        return Err(Fail::Retry(status_error(), after));
+                    }
+                    Decision::NextEndpoint { failure } => {
+                        return Err(Fail::Next(status_error(), failure));
+                    }
+                    _ => return Err(Fail::Next(status_error(), true)),
+                }
+            }
+            // A reply without the length (`/*`) is not a fault of the endpoint.
+            match probe
+                .step(asked, status, &headers)
+                .map_err(|e| Fail::Next(e, false))?
+            {
+                // The body is dropped unread.
+                ProbeStep::SizeOnly { size } => return Ok(size),
+                ProbeStep::Ask { range } if asked.is_none() => asked = Some(range),
+                ProbeStep::Keep { range, size } => {
+                    let mut asm = Assembly::new(vec![range]);
+                    self.read_span(ep, body, range.start(), range.end(), &mut asm)?;
+                    let bytes = asm
+                        .into_buffers()
+                        .into_iter()
+                        .next()
+                        .map(|(_, b)| Bytes::from(b))
+                        .unwrap_or_default();
+                    *lock(&self.kept) = Some(Kept { range, bytes, ep });
+                    return Ok(size);
+                }
+                step => {
+                    return Err(Fail::Next(
+                        Error::bad_reply("status", None, format!("{url}: {step:?} again")),
+                        true,
+                    ));
                 }
             }
         }

@@ -225,7 +225,7 @@ fn single_header(headers: &HeaderMap, name: header::HeaderName) -> Result<Option
 }
 
 /// `Content-Length`, strictly: digits only, at most once.
-fn content_length(headers: &HeaderMap) -> Result<Option<u64>> {
+pub(crate) fn content_length(headers: &HeaderMap) -> Result<Option<u64>> {
     let Some(value) = single_header(headers, header::CONTENT_LENGTH)? else {
         return Ok(None);
     };

@@ -160,28 +160,109 @@ fn multi_range_multipart_in_one_request() {
     assert_eq!(r.metrics().bytes_delivered, 100 + 10 + 9_999 + 15);
 }
 
-#[test]
-fn size_is_learned_with_a_ranged_get_not_head() {
-    let s = Setup::new(&[Behaviour::StarTotal], Behaviour::Honour);
-    let r = RangeReader::with_transport(
+/// A reader of unknown size with `tail_bytes` kept by the size probe.
+fn probing(s: &Setup, tail_bytes: u64) -> RangeReader {
+    let mut o = fast();
+    o.tail_bytes = tail_bytes;
+    RangeReader::with_transport(
         s.config(),
         REPO,
         DIGEST,
         None,
-        fast(),
+        o,
         Arc::new(UreqTransport::new()),
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn size_is_learned_with_a_suffix_range_get_not_head() {
+    let s = Setup::new(&[Behaviour::StarTotal], Behaviour::Honour);
+    let r = probing(&s, 65_536);
     assert_eq!(r.size(), SIZE as u64);
-    // The mirror's `bytes 0-0/*` gives no total, so the origin was asked.
+    // The mirror's `bytes a-b/*` gives no total, so the origin was asked.
     let log = s.blob_log();
     assert_eq!(s.servers(), ["m0", "origin"]);
     assert!(log.iter().all(|e| e.method == "GET"));
-    assert!(log.iter().all(|e| e.header("range") == Some("bytes=0-0")));
-    // Ranges with a `*` total are accepted (stargz-snapshotter's regex rejects them).
+    assert_eq!(s.range_headers(), ["bytes=-65536", "bytes=-65536"]);
+    assert_eq!(r.kept_tail(), Some(br(SIZE as u64 - 65_536, SIZE as u64)));
+    // Ranges with a `*` total are accepted (stargz-snapshotter's regex rejects them), and
+    // only the bytes before the kept tail are asked for.
     let ranges = [br(7, 70_007)];
     s.check(&ranges, &r.read_ranges(&ranges).unwrap());
     assert_eq!(s.servers(), ["m0", "origin", "m0"]);
+    assert_eq!(s.range_headers()[2], "bytes=7-34463");
+    assert_eq!(r.metrics().tail_bytes_reused, 70_007 - 34_464);
+}
+
+#[test]
+fn the_kept_tail_serves_reads_without_requests() {
+    let s = Setup::new(&[], Behaviour::Honour);
+    let r = probing(&s, 1_000);
+    assert_eq!(r.size(), SIZE as u64);
+    assert_eq!(s.range_headers(), ["bytes=-1000"]);
+    // Inside the tail: no request.
+    let ranges = [br(99_500, 100_000), br(99_000, 99_001)];
+    s.check(&ranges, &r.read_ranges(&ranges).unwrap());
+    assert_eq!(s.blob_log().len(), 1);
+    // Overlapping it: only the rest.
+    let ranges = [br(98_000, 99_500)];
+    s.check(&ranges, &r.read_ranges(&ranges).unwrap());
+    assert_eq!(s.range_headers(), ["bytes=-1000", "bytes=98000-98999"]);
+    let m = r.metrics();
+    assert_eq!(m.tail_bytes_reused, 500 + 1 + 500);
+    assert_eq!(m.endpoints[0].bytes_received, 2_000);
+    assert_eq!(m.bytes_delivered, 500 + 1 + 1_500);
+}
+
+#[test]
+fn a_mirror_that_ignores_the_suffix_is_passed_over_unread() {
+    // A cold pull-through cache: a 200 with the whole blob. The tail comes from the origin.
+    let s = Setup::new(&[Behaviour::IgnoreRange], Behaviour::Honour);
+    let r = probing(&s, 1_000);
+    assert_eq!(r.size(), SIZE as u64);
+    assert_eq!(s.servers(), ["m0", "origin"]);
+    let m = r.metrics();
+    // The 100 000-byte body was dropped unread.
+    assert_eq!(m.endpoints[0].bytes_received, 0, "{m:?}");
+    assert_eq!(m.endpoints[0].failures, 0, "{m:?}");
+    assert_eq!(r.kept_tail(), Some(br(99_000, 100_000)));
+
+    // When no other endpoint answers, the 200's Content-Length gives the size.
+    let s = Setup::new(&[Behaviour::IgnoreRange], Behaviour::Status(404));
+    let r = probing(&s, 1_000);
+    assert_eq!(r.size(), SIZE as u64);
+    assert_eq!(s.servers(), ["m0", "origin"]);
+    assert_eq!(r.kept_tail(), None);
+    assert_eq!(r.metrics().endpoints[0].bytes_received, 0);
+
+    // A whole blob no longer than the tail is kept, and every read is then free.
+    let s = Setup::new(&[Behaviour::IgnoreRange], Behaviour::Honour);
+    let r = probing(&s, SIZE as u64);
+    assert_eq!(r.kept_tail(), Some(br(0, SIZE as u64)));
+    let ranges = [br(0, 10), br(50_000, 60_000)];
+    s.check(&ranges, &r.read_ranges(&ranges).unwrap());
+    assert_eq!(s.servers(), ["m0"]);
+    assert_eq!(r.metrics().endpoints[0].bytes_received, SIZE as u64);
+}
+
+#[test]
+fn a_416_to_a_long_suffix_is_asked_again_with_an_explicit_range() {
+    let s = Setup::new(&[], Behaviour::RefuseLongSuffix);
+    let r = probing(&s, 200_000);
+    assert_eq!(r.size(), SIZE as u64);
+    assert_eq!(s.range_headers(), ["bytes=-200000", "bytes=0-99999"]);
+    assert_eq!(r.kept_tail(), Some(br(0, SIZE as u64)));
+    let ranges = [br(5, 500), br(99_990, 100_000)];
+    s.check(&ranges, &r.read_ranges(&ranges).unwrap());
+    assert_eq!(s.blob_log().len(), 2);
+    let m = r.metrics();
+    assert_eq!(m.endpoints[0].failures, 0, "{m:?}");
+    // A suffix shorter than the blob is served as usual.
+    let s = Setup::new(&[], Behaviour::RefuseLongSuffix);
+    let r = probing(&s, 10);
+    assert_eq!(s.range_headers(), ["bytes=-10"]);
+    assert_eq!(r.kept_tail(), Some(br(SIZE as u64 - 10, SIZE as u64)));
 }
 
 #[test]
@@ -643,6 +724,26 @@ fn bytes_rejected_by_the_verifier_are_fetched_from_the_next_endpoint() {
         .read_ranges_verified(&[br(5, 6)], Some(&verify))
         .unwrap_err();
     assert!(matches!(err, Error::Verification { .. }), "{err}");
+}
+
+#[test]
+fn a_kept_tail_rejected_by_the_verifier_is_dropped_and_fetched_elsewhere() {
+    // The mirror serves the wrong object, the size probe included.
+    let s = Setup::new(&[Behaviour::Corrupt], Behaviour::Honour);
+    let r = probing(&s, 1_000);
+    assert_eq!(r.kept_tail(), Some(br(99_000, 100_000)));
+    let data = Arc::clone(&s.data);
+    let verify = move |range: ByteRange, bytes: &[u8]| {
+        bytes == &data[range.start() as usize..range.end() as usize]
+    };
+    let ranges = [br(99_900, 100_000)];
+    s.check(
+        &ranges,
+        &r.read_ranges_verified(&ranges, Some(&verify)).unwrap(),
+    );
+    assert_eq!(s.servers(), ["m0", "origin"]);
+    assert_eq!(r.kept_tail(), None);
+    assert_eq!(r.metrics().verification_failures, 1);
 }
 
 #[test]

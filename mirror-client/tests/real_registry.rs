@@ -50,7 +50,7 @@ fn free_port() -> u16 {
 struct Registry {
     child: Child,
     port: u16,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Registry {
@@ -67,24 +67,40 @@ impl Registry {
         );
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, config).unwrap();
+        // distribution writes its access log (combined format) to standard output.
+        let access_log = std::fs::File::create(dir.path().join("access.log")).unwrap();
         let child = Command::new(binary)
             .arg("serve")
             .arg(&config_path)
-            .stdout(Stdio::null())
+            .stdout(Stdio::from(access_log))
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let r = Self {
-            child,
-            port,
-            _dir: dir,
-        };
+        let r = Self { child, port, dir };
         r.wait_ready();
         r
     }
 
     fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The blob `GET`s in the access log, as `(status, body bytes sent)`.
+    fn blob_gets(&self) -> Vec<(u16, u64)> {
+        // Lines are written when a request completes; give the last one a moment.
+        thread::sleep(Duration::from_millis(200));
+        let log = std::fs::read_to_string(self.dir.path().join("access.log")).unwrap();
+        log.lines()
+            .filter(|l| l.contains("\"GET /v2/") && l.contains("/blobs/sha256:"))
+            .map(|l| {
+                // `... "GET /v2/... HTTP/1.1" 206 65536 "referer" "agent"`
+                let after = l.split("HTTP/1.1\" ").nth(1).expect("a request line");
+                let mut fields = after.split(' ');
+                let status = fields.next().unwrap().parse().unwrap();
+                let bytes = fields.next().unwrap().parse().unwrap_or(0);
+                (status, bytes)
+            })
+            .collect()
     }
 
     fn wait_ready(&self) {
@@ -365,6 +381,9 @@ fn nginx_caching_proxy_as_a_mirror() {
     )
     .unwrap();
     assert_eq!(reader.size(), size);
+    // The size probe (`bytes=-65536`) brought the tail through nginx.
+    let kept = reader.kept_tail().expect("a kept tail").len();
+    assert_eq!(kept, 64 << 10);
 
     // `max_ranges 1`: several ranges get the whole body, which is learned; the reader
     // reads it only as far as needed.
@@ -377,7 +396,7 @@ fn nginx_caching_proxy_as_a_mirror() {
     assert_eq!(status[0].multi_range, estargz_mirror::MultiRange::WholeBody);
     let m = reader.metrics();
     assert_eq!(m.endpoints[0].whole_body_replies, 1, "{m:?}");
-    assert_eq!(m.endpoints[0].bytes_received, 300_010, "{m:?}");
+    assert_eq!(m.endpoints[0].bytes_received, kept + 300_010, "{m:?}");
 
     // From then on, single ranges (206 from nginx's cache).
     let ranges = [br(500_000, 500_100), br(900_000, 900_100)];
@@ -392,4 +411,292 @@ fn nginx_caching_proxy_as_a_mirror() {
         200
     );
     assert_eq!(m2.endpoints[1].requests, 0, "{m2:?}");
+}
+
+// ----- eStargz lazy reads through the mirror client -----
+
+/// The file the lazy-read tests read, and its size.
+const TARGET: &str = "usr/lib/a.bin";
+const TARGET_LEN: usize = 700 << 10;
+
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out.extend_from_slice(&state.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// An eStargz layer (64 KiB chunks): a 700 KiB target file between other files, and 40
+/// small ones for a TOC of a few KiB. Returns the blob and the target's content.
+fn estargz_layer() -> (Vec<u8>, Vec<u8>) {
+    use estargz::tar::{TarHeader, encode_end_of_archive, encode_header, padding};
+    let mut tar = Vec::new();
+    let mut add = |name: &str, content: &[u8]| {
+        let mut header = TarHeader::new(b'0', name.as_bytes().to_vec());
+        header.mode = 0o644;
+        header.size = content.len() as i64;
+        encode_header(&header, &mut tar).expect("a tar header");
+        tar.extend_from_slice(content);
+        tar.resize(tar.len() + padding(content.len() as u64) as usize, 0);
+    };
+    let target = noise(TARGET_LEN, 3);
+    add("etc/hello.txt", b"hello\n");
+    add("usr/lib/0.bin", &noise(300 << 10, 5));
+    add(TARGET, &target);
+    add("usr/lib/z.bin", &noise(500 << 10, 7));
+    for i in 0..40 {
+        add(
+            &format!("usr/share/doc/pkg-{i}/README"),
+            &noise(100 + i, 9 + i as u64),
+        );
+    }
+    encode_end_of_archive(&mut tar);
+    let mut blob = Vec::new();
+    estargz::Encoder::builder()
+        .chunk_size(64 << 10)
+        .build()
+        .and_then(|encoder| encoder.encode_tar(&tar, &mut blob))
+        .expect("encoding the layer");
+    (blob, target)
+}
+
+fn reader_for(config: MirrorConfig, digest: &str, options: ReaderOptions) -> RangeReader {
+    RangeReader::with_transport(
+        config,
+        REPO,
+        digest,
+        None,
+        options,
+        Arc::new(UreqTransport::new()),
+    )
+    .expect("a range reader")
+}
+
+fn origin_config(origin: &Registry) -> MirrorConfig {
+    MirrorConfig::new(
+        format!("127.0.0.1:{}", origin.port),
+        Endpoint::new(&origin.url()).unwrap(),
+    )
+}
+
+/// The done-when figure: a cold lazy read of one file from the real registry costs one
+/// request for footer and TOC when the TOC fits the size probe's tail (two when it does
+/// not), plus one per batch of chunks, and receives at most 1.1x the compressed bytes of
+/// the chunks needed. Client metrics and the registry's access log agree.
+#[test]
+fn cold_lazy_read_of_one_file_costs_the_tail_and_one_request_per_batch() {
+    let binary = registry_binary();
+    let origin = Registry::start(&binary, None);
+    let (blob, target) = estargz_layer();
+    let digest = push_blob(&origin.url(), &blob);
+
+    // tail_bytes: the default 64 KiB (the TOC fits), then 1 KiB (it does not).
+    for (tail_bytes, toc_requests) in [(64 << 10, 1), (1 << 10, 2)] {
+        let mut options = options();
+        options.tail_bytes = tail_bytes;
+        let logged_before = origin.blob_gets().len();
+        let reader = reader_for(origin_config(&origin), &digest, options)
+            .open_estargz(estargz::reader::ReaderOptions::default())
+            .expect("opening the blob");
+        let kept = reader.source().kept_tail().expect("a kept tail");
+        assert_eq!(kept.end(), blob.len() as u64);
+        assert_eq!(
+            reader.toc_range().start >= kept.start(),
+            toc_requests == 1,
+            "the layer must exercise both cases: TOC {:?}, kept {kept}",
+            reader.toc_range()
+        );
+        let opened = reader.source().metrics();
+        assert_eq!(opened.total_requests(), toc_requests, "{opened:?}");
+
+        let needed: u64 = reader
+            .plan_files([TARGET])
+            .unwrap()
+            .iter()
+            .map(|r| r.end - r.start)
+            .sum();
+        let summary = reader.fetch_files([TARGET]).expect("fetching the chunks");
+        let got = reader.open_file(TARGET).unwrap().read_to_vec().unwrap();
+        assert_eq!(got, target, "verified content");
+
+        let m = reader.source().metrics();
+        let chunk_requests = m.total_requests() - opened.total_requests();
+        let chunk_bytes = m.total_bytes_received() - opened.total_bytes_received();
+        println!(
+            "cold lazy read, tail {tail_bytes} B: footer+TOC {} request(s), {} B; \
+             chunks {chunk_requests} request(s) for {} batch(es), received {chunk_bytes} B \
+             for {needed} B needed (ratio {:.3}); total {} requests, {} B of a {} B blob",
+            opened.total_requests(),
+            opened.total_bytes_received(),
+            summary.batches,
+            chunk_bytes as f64 / needed as f64,
+            m.total_requests(),
+            m.total_bytes_received(),
+            blob.len()
+        );
+        assert_eq!(summary.batches, 1);
+        assert_eq!(chunk_requests, summary.batches, "{m:?}");
+        assert!(
+            chunk_bytes * 10 <= needed * 11,
+            "{chunk_bytes} B received for {needed} B of chunks"
+        );
+        assert!(needed >= TARGET_LEN as u64, "incompressible content");
+        // The registry saw exactly those requests.
+        let logged = origin.blob_gets();
+        let logged = &logged[logged_before..];
+        println!("registry access log: {logged:?}");
+        assert_eq!(logged.len() as u64, m.total_requests(), "{logged:?}");
+        assert!(
+            logged.iter().all(|&(status, _)| status == 206),
+            "{logged:?}"
+        );
+        let sent: u64 = logged.iter().map(|&(_, bytes)| bytes).sum();
+        assert_eq!(sent, m.total_bytes_received(), "{logged:?}");
+    }
+}
+
+/// Makes the mirror stop after a given number of batch reads: between two batches of one
+/// file's read.
+struct StopMirrorAfter {
+    inner: RangeReader,
+    batches: std::sync::atomic::AtomicUsize,
+    after: usize,
+    mirror: std::sync::Mutex<Option<Registry>>,
+}
+
+impl estargz::ReadAt for StopMirrorAfter {
+    fn size(&self) -> std::io::Result<u64> {
+        Ok(self.inner.size())
+    }
+
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        estargz::ReadAt::read_exact_at(&self.inner, offset, buf)
+    }
+
+    fn read_ranges(&self, ranges: &[std::ops::Range<u64>]) -> std::io::Result<Vec<Vec<u8>>> {
+        let out = estargz::ReadAt::read_ranges(&self.inner, ranges);
+        let n = self
+            .batches
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n + 1 == self.after
+            && let Some(mut mirror) = self.mirror.lock().unwrap().take()
+        {
+            mirror.kill();
+        }
+        out
+    }
+}
+
+/// Waits until the pull-through mirror has stored the blob and serves ranges.
+fn warm(mirror: &Registry, digest: &str) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let url = format!("{}/v2/{REPO}/blobs/{digest}", mirror.url());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let reply = agent.get(&url).header("Range", "bytes=0-0").call().unwrap();
+        if reply.status() == 206 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the mirror never warmed");
+        thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// With the mirror stopped between two batches of one file's read, the read completes
+/// from the origin, verified, and the fallback is recorded.
+#[test]
+fn mirror_stopped_mid_read_completes_from_the_origin_verified() {
+    let binary = registry_binary();
+    let origin = Registry::start(&binary, None);
+    let mirror = Registry::start(&binary, Some(origin.port));
+    let (blob, target) = estargz_layer();
+    let digest = push_blob(&origin.url(), &blob);
+    warm(&mirror, &digest);
+
+    let mut config = origin_config(&origin);
+    config.mirrors.push(Endpoint::new(&mirror.url()).unwrap());
+    let inner = reader_for(config, &digest, options());
+    let mut est = estargz::reader::ReaderOptions::default();
+    est.toc.tail_guess = inner.kept_tail().expect("a kept tail").len();
+    // Batches of at most 128 KiB: the 700 KiB file takes several.
+    est.max_fetch_bytes = 128 << 10;
+    let source = StopMirrorAfter {
+        inner,
+        batches: Default::default(),
+        after: 2,
+        mirror: std::sync::Mutex::new(Some(mirror)),
+    };
+    let reader = estargz::reader::Reader::open(source, est).expect("opening through the mirror");
+    let opened = reader.source().inner.metrics();
+    assert_eq!(opened.endpoints[0].requests, 1, "{opened:?}");
+    assert_eq!(opened.endpoints[1].requests, 0, "{opened:?}");
+
+    let summary = reader.fetch_files([TARGET]).expect("the read completes");
+    assert!(summary.batches >= 4, "{summary:?}");
+    assert!(reader.source().mirror.lock().unwrap().is_none(), "stopped");
+    let got = reader.open_file(TARGET).unwrap().read_to_vec().unwrap();
+    assert_eq!(got, target, "verified content");
+
+    let m = reader.source().inner.metrics();
+    println!(
+        "mirror stopped after 2 of {} batches: {m:#?}",
+        summary.batches
+    );
+    // Probe and two batches from the mirror; then the fallback; the rest from the origin.
+    assert!(m.endpoints[0].fallbacks >= 1, "{m:?}");
+    assert!(m.endpoints[0].failures >= 1, "{m:?}");
+    assert!(m.endpoints[1].requests >= summary.batches - 2, "{m:?}");
+    let from_origin: u64 = origin
+        .blob_gets()
+        .iter()
+        .filter(|&&(status, _)| status == 206)
+        .map(|&(_, bytes)| bytes)
+        .sum();
+    assert_eq!(from_origin, m.endpoints[1].bytes_received, "{m:?}");
+    assert!(m.endpoints[1].bytes_received > 0, "{m:?}");
+}
+
+/// A cold lazy read through a cold pull-through mirror (which ignores ranges and streams
+/// the whole blob while it stores it): verified content, and the blob is not received
+/// twice over.
+#[test]
+fn cold_lazy_read_through_a_cold_pull_through_mirror() {
+    let binary = registry_binary();
+    let origin = Registry::start(&binary, None);
+    let mirror = Registry::start(&binary, Some(origin.port));
+    let (blob, target) = estargz_layer();
+    let digest = push_blob(&origin.url(), &blob);
+
+    let mut config = origin_config(&origin);
+    config.mirrors.push(Endpoint::new(&mirror.url()).unwrap());
+    let reader = reader_for(config, &digest, options())
+        .open_estargz(estargz::reader::ReaderOptions::default())
+        .expect("opening through the cold mirror");
+    let opened = reader.source().metrics();
+    let summary = reader.fetch_files([TARGET]).expect("fetching the chunks");
+    let got = reader.open_file(TARGET).unwrap().read_to_vec().unwrap();
+    assert_eq!(got, target, "verified content");
+    let m = reader.source().metrics();
+    println!(
+        "cold mirror: open {} request(s) {} B; {} batch(es); total {} requests, {} B \
+         received of a {} B blob; mirror log {:?}; origin log {:?}\n{m:#?}",
+        opened.total_requests(),
+        opened.total_bytes_received(),
+        summary.batches,
+        m.total_requests(),
+        m.total_bytes_received(),
+        blob.len(),
+        mirror.blob_gets(),
+        origin.blob_gets(),
+    );
+    assert!(m.total_bytes_received() < 2 * blob.len() as u64, "{m:?}");
 }

@@ -73,6 +73,7 @@
 //! # Ok::<(), estargz::Error>(())
 //! ```
 
+mod codec;
 mod plan;
 mod scan;
 mod sink;
@@ -88,6 +89,9 @@ use crate::error::{Error, Result};
 use crate::gzip::{Compression, MultiMemberDecoder, compress_member};
 use crate::source::ReadAt;
 use crate::tar::{TarLimits, encode_end_of_archive, padding};
+use crate::zstd::ZstdManifest;
+use codec::CodecSpec;
+pub(crate) use plan::toc_xattrs;
 use sink::{BlobOut, SequentialSink};
 
 /// The layer annotation holding the TOC digest.
@@ -112,12 +116,30 @@ pub enum Layout {
     Newest,
 }
 
+/// The kind of blob the encoder writes.
+#[derive(Clone, Copy, Debug, Default, Eq, Hash, PartialEq)]
+#[non_exhaustive]
+pub enum Format {
+    /// eStargz: gzip members, the TOC in a gzip member as a tar entry, the 51-byte footer.
+    #[default]
+    Gzip,
+    /// zstd:chunked in the reference's layout (containers/storage's original one): zstd
+    /// frames, the TOC JSON in a zstd frame inside a skippable frame, the 48-byte footer
+    /// (see [`crate::zstd`]). Needs the crate feature `zstd`, and a minimum chunk size of 0.
+    ZstdChunked,
+}
+
 /// What the encoder does; build with [`Encoder::builder`] or [`EncoderOptions::default`].
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct EncoderOptions {
+    /// The kind of blob (default [`Format::Gzip`]).
+    pub format: Format,
     /// Gzip level of every member (default 9).
     pub level: Compression,
+    /// zstd level of every frame with [`Format::ZstdChunked`] (default
+    /// [`crate::zstd::DEFAULT_LEVEL`], 3; 1 to 22).
+    pub zstd_level: i32,
     /// Chunk size in bytes (default 4 MiB; never 0).
     pub chunk_size: u64,
     /// Minimum compressed size of a member before a chunk may start a new one (default 0:
@@ -140,7 +162,9 @@ pub struct EncoderOptions {
 impl Default for EncoderOptions {
     fn default() -> Self {
         Self {
+            format: Format::default(),
             level: Compression::default(),
+            zstd_level: crate::zstd::DEFAULT_LEVEL,
             chunk_size: DEFAULT_CHUNK_SIZE,
             min_chunk_size: 0,
             prioritized: Vec::new(),
@@ -157,9 +181,20 @@ impl EncoderOptions {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidArgument`] for a chunk size of 0, or a minimum chunk size with
-    /// [`Layout::Reference012`].
+    /// [`Error::InvalidArgument`] for a chunk size of 0, a minimum chunk size with
+    /// [`Layout::Reference012`] or with [`Format::ZstdChunked`], or a zstd level outside
+    /// 1..=22; [`Error::FeatureDisabled`] for [`Format::ZstdChunked`] without the `zstd`
+    /// feature.
     pub fn validate(&self) -> Result<()> {
+        if self.format == Format::ZstdChunked {
+            CodecSpec::of(self)?;
+            crate::zstd::check_level(self.zstd_level)?;
+            if self.min_chunk_size > 0 {
+                return Err(Error::InvalidArgument(
+                    "a minimum chunk size is not supported with zstd:chunked".to_owned(),
+                ));
+            }
+        }
         if self.chunk_size == 0 {
             return Err(Error::InvalidArgument(
                 "the chunk size must be greater than 0".to_owned(),
@@ -181,6 +216,20 @@ pub struct EncoderBuilder {
 }
 
 impl EncoderBuilder {
+    /// Sets the kind of blob (default [`Format::Gzip`]).
+    #[must_use]
+    pub fn format(mut self, format: Format) -> Self {
+        self.options.format = format;
+        self
+    }
+
+    /// Sets the zstd level for [`Format::ZstdChunked`] (default 3).
+    #[must_use]
+    pub fn zstd_level(mut self, level: i32) -> Self {
+        self.options.zstd_level = level;
+        self
+    }
+
     /// Sets the gzip level (default 9).
     #[must_use]
     pub fn level(mut self, level: Compression) -> Self {
@@ -259,7 +308,9 @@ impl EncoderBuilder {
 pub struct Encoded {
     /// sha256 of the TOC JSON (the `containerd.io/snapshot/stargz/toc.digest` annotation).
     pub toc_digest: Digest,
-    /// sha256 of the whole uncompressed stream, TOC entry and end-of-archive included.
+    /// sha256 of the whole uncompressed stream: for gzip blobs the TOC entry and the
+    /// end-of-archive included; for zstd:chunked the tar entries only (the TOC is a
+    /// skippable frame and there is no end-of-archive).
     pub diff_id: Digest,
     /// Length of that stream (the `io.containers.estargz.uncompressed-size` annotation).
     pub uncompressed_size: u64,
@@ -267,7 +318,8 @@ pub struct Encoded {
     pub blob_digest: Digest,
     /// Size of the blob.
     pub blob_size: u64,
-    /// Blob offset of the TOC member.
+    /// Blob offset of the TOC member (zstd:chunked: of the TOC's zstd frame, past its
+    /// skippable-frame header).
     pub toc_offset: u64,
     /// Number of TOC entries.
     pub toc_entries: usize,
@@ -276,18 +328,27 @@ pub struct Encoded {
     pub prioritized_not_found: Vec<Vec<u8>>,
     /// PAX global headers in the input, which are not carried over.
     pub global_headers_skipped: u64,
+    /// The kind of blob written.
+    pub format: Format,
+    /// For zstd:chunked: the TOC frame's position and checksum.
+    pub zstd_manifest: Option<ZstdManifest>,
 }
 
 impl Encoded {
-    /// The layer annotations: the TOC digest and the uncompressed size.
-    pub fn annotations(&self) -> [(&'static str, String); 2] {
-        [
+    /// The layer annotations: the TOC digest and the uncompressed size; for zstd:chunked
+    /// also the manifest checksum and position (as the reference's converter adds them).
+    pub fn annotations(&self) -> Vec<(&'static str, String)> {
+        let mut annotations = vec![
             (TOC_DIGEST_ANNOTATION, self.toc_digest.to_string()),
             (
                 UNCOMPRESSED_SIZE_ANNOTATION,
                 self.uncompressed_size.to_string(),
             ),
-        ]
+        ];
+        if let Some(manifest) = &self.zstd_manifest {
+            annotations.extend(manifest.annotations());
+        }
+        annotations
     }
 }
 
@@ -404,10 +465,13 @@ impl Encoder {
         let order = plan::order(&scanned.entries, opts)?;
         let mut out = BlobOut::new(out);
         let threads = opts.threads.get();
-        let (planned, member_offsets) = if threads > 1 && opts.min_chunk_size == 0 {
+        let codec = CodecSpec::of(opts)?;
+        // zstd frames are always compressed whole, on workers (one is enough).
+        let whole_members = threads > 1 || opts.format != Format::Gzip;
+        let (planned, member_offsets) = if whole_members && opts.min_chunk_size == 0 {
             sink::run_parallel(
                 &mut out,
-                opts.level,
+                codec,
                 opts.layout,
                 threads,
                 opts.chunk_size,
@@ -446,17 +510,27 @@ impl Encoder {
         };
         let json = toc.to_json();
         let toc_digest = Digest::of(&json);
-        let mut member = plan::toc_header(json.len() as u64)?;
-        member.extend_from_slice(&json);
-        member.resize(
-            member.len() + usize::try_from(padding(json.len() as u64)).unwrap_or(0),
-            0,
-        );
-        encode_end_of_archive(&mut member);
-        diff_id.update(&member);
-        let toc_offset = out.offset;
-        out.write(&compress_member(&member, opts.level, false)?)?;
-        out.write(&Footer::estargz(toc_offset)?.to_bytes())?;
+        let (toc_offset, zstd_manifest) = match opts.format {
+            Format::Gzip => {
+                let mut member = plan::toc_header(json.len() as u64)?;
+                member.extend_from_slice(&json);
+                member.resize(
+                    member.len() + usize::try_from(padding(json.len() as u64)).unwrap_or(0),
+                    0,
+                );
+                encode_end_of_archive(&mut member);
+                diff_id.update(&member);
+                let toc_offset = out.offset;
+                out.write(&compress_member(&member, opts.level, false)?)?;
+                out.write(&Footer::estargz(toc_offset)?.to_bytes())?;
+                (toc_offset, None)
+            }
+            Format::ZstdChunked => {
+                let (tail, manifest) = codec::zstd_tail(&json, opts.zstd_level, out.offset)?;
+                out.write(&tail)?;
+                (manifest.position.offset, Some(manifest))
+            }
+        };
         out.flush()?;
 
         let diff_id = diff_id.finish();
@@ -471,6 +545,8 @@ impl Encoder {
             toc_entries: toc.entries.len(),
             prioritized_not_found: not_found,
             global_headers_skipped: scanned.global_headers,
+            format: opts.format,
+            zstd_manifest,
         })
     }
 }

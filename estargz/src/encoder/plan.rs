@@ -116,10 +116,16 @@ enum Content<'a> {
     /// `len` contiguous bytes of the input at `offset`.
     Contiguous { offset: u64 },
     /// A sparse file: fragments stored one after another from `offset`.
-    Sparse {
-        offset: u64,
-        fragments: &'a [SparseEntry],
-    },
+    Sparse(SparseCursor<'a>),
+}
+
+/// Walks a sparse file's fragments as its chunks are read in file order, so that expanding
+/// the file takes time linear in its fragments and size (not chunks × fragments).
+struct SparseCursor<'a> {
+    /// The fragments not yet wholly read.
+    fragments: &'a [SparseEntry],
+    /// Input offset of the first byte of `fragments[0]`.
+    physical: u64,
 }
 
 struct Planner<'a, S: ?Sized, K: ?Sized> {
@@ -161,10 +167,10 @@ impl<S: ReadAt + ?Sized, K: MemberSink + ?Sized> Planner<'_, S, K> {
                 header
                     .pax_records
                     .retain(|r| !r.key.starts_with(b"GNU.sparse."));
-                Content::Sparse {
-                    offset: entry.payload_offset,
+                Content::Sparse(SparseCursor {
                     fragments: &map.data,
-                }
+                    physical: entry.payload_offset,
+                })
             }
             None => Content::Contiguous {
                 offset: entry.payload_offset,
@@ -180,7 +186,7 @@ impl<S: ReadAt + ?Sized, K: MemberSink + ?Sized> Planner<'_, S, K> {
     fn write(
         &mut self,
         header: TarHeader,
-        content: Content<'_>,
+        mut content: Content<'_>,
         landmark: bool,
         at: u64,
     ) -> Result<()> {
@@ -213,7 +219,7 @@ impl<S: ReadAt + ?Sized, K: MemberSink + ?Sized> Planner<'_, S, K> {
                 .mtime
                 .map(|t| estargz_toc::time::format_modtime(t.secs(), t.nanos()))
                 .unwrap_or_default(),
-            xattrs: xattrs(&header),
+            xattrs: toc_xattrs(&header),
             ..TocEntry::default()
         };
         match kind {
@@ -258,7 +264,7 @@ impl<S: ReadAt + ?Sized, K: MemberSink + ?Sized> Planner<'_, S, K> {
             let mut buf = std::mem::take(&mut self.chunk_buf);
             buf.clear();
             buf.resize(len, 0);
-            self.read_chunk(&content, chunk.offset, &mut buf, &header.name, at)?;
+            self.read_chunk(&mut content, chunk.offset, &mut buf, &header.name, at)?;
             let chunk_digest = Digest::of(&buf);
             match &mut file_hasher {
                 Some(hasher) => hasher.update(&buf),
@@ -304,10 +310,10 @@ impl<S: ReadAt + ?Sized, K: MemberSink + ?Sized> Planner<'_, S, K> {
         Ok(())
     }
 
-    /// Fills `buf` with the file's content at `file_offset`.
+    /// Fills `buf` with the file's content at `file_offset` (called in file order).
     fn read_chunk(
         &self,
-        content: &Content<'_>,
+        content: &mut Content<'_>,
         file_offset: u64,
         buf: &mut [u8],
         name: &[u8],
@@ -331,12 +337,16 @@ impl<S: ReadAt + ?Sized, K: MemberSink + ?Sized> Planner<'_, S, K> {
                 .src
                 .read_exact_at(offset.saturating_add(file_offset), buf)
                 .map_err(read_err),
-            Content::Sparse { offset, fragments } => {
+            Content::Sparse(cursor) => {
                 buf.fill(0);
                 let chunk_end = file_offset.saturating_add(buf.len() as u64);
-                let mut physical = *offset;
-                for frag in fragments.iter() {
+                let mut physical = cursor.physical;
+                let fragments = cursor.fragments;
+                for (k, frag) in fragments.iter().enumerate() {
                     let start = u64::try_from(frag.offset).unwrap_or(0);
+                    if start >= chunk_end {
+                        break;
+                    }
                     let len = u64::try_from(frag.length).unwrap_or(0);
                     let end = start.saturating_add(len);
                     let (lo, hi) = (start.max(file_offset), end.min(chunk_end));
@@ -352,10 +362,14 @@ impl<S: ReadAt + ?Sized, K: MemberSink + ?Sized> Planner<'_, S, K> {
                             .read_exact_at(physical.saturating_add(lo - start), dst)
                             .map_err(read_err)?;
                     }
-                    physical = physical.saturating_add(len);
-                    if start >= chunk_end {
+                    if end > chunk_end {
+                        // Continues into the next chunk: resume at this fragment.
                         break;
                     }
+                    // Wholly read: later chunks start after it.
+                    physical = physical.saturating_add(len);
+                    cursor.physical = physical;
+                    cursor.fragments = fragments.get(k + 1..).unwrap_or_default();
                 }
                 Ok(())
             }
@@ -375,7 +389,7 @@ fn name_if_changed(names: &mut HashMap<i64, Vec<u8>>, id: i64, name: &[u8]) -> V
 
 /// The TOC xattrs: every `SCHILY.xattr.*` PAX record, the last of a key winning, empty
 /// values included (the reference reads Go's `PAXRecords`, not `Xattrs`).
-fn xattrs(header: &TarHeader) -> std::collections::BTreeMap<GoString, Vec<u8>> {
+pub(crate) fn toc_xattrs(header: &TarHeader) -> std::collections::BTreeMap<GoString, Vec<u8>> {
     const PREFIX: &[u8] = b"SCHILY.xattr.";
     let mut out = std::collections::BTreeMap::new();
     for r in &header.pax_records {

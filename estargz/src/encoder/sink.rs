@@ -9,9 +9,10 @@ use estargz_chunker::{MemberPacker, Placement};
 use estargz_verifier::BlobDigestAccumulator;
 
 use super::Layout;
+use super::codec::CodecSpec;
 use super::plan::MemberSink;
 use crate::error::{Error, Result};
-use crate::gzip::{Compression, DeflaterCache, MemberEncoder, compress_member_with_cache};
+use crate::gzip::{Compression, DeflaterCache, MemberEncoder};
 
 /// The output blob: written in order, hashed and counted as it goes.
 pub(crate) struct BlobOut<W> {
@@ -219,14 +220,14 @@ impl MemberSink for ParallelSink {
     }
 }
 
-/// Runs `plan` with a [`ParallelSink`] on its own thread, compresses members on `threads`
-/// workers and writes them to `out` in order. Returns the planner's result and the blob
+/// Runs `plan` with a [`ParallelSink`] on its own thread, compresses members with `codec`
+/// on `threads` workers and writes them to `out` in order. Returns the planner's result and the blob
 /// offset of each member.
 ///
 /// At most `2 * threads + 1` members are buffered (cut but not yet written) at any time.
 pub(crate) fn run_parallel<W, T, P>(
     out: &mut BlobOut<W>,
-    level: Compression,
+    codec: CodecSpec,
     layout: Layout,
     threads: usize,
     chunk_size: u64,
@@ -258,15 +259,20 @@ where
             let done_tx = done_tx.clone();
             let job_rx = Arc::clone(&job_rx);
             s.spawn(move || {
-                let mut cache = DeflaterCache::default();
+                let mut codec = match codec.codec() {
+                    Ok(codec) => codec,
+                    Err(e) => {
+                        let _ = done_tx.send((0, Err(e)));
+                        return;
+                    }
+                };
                 loop {
                     let job = match job_rx.lock() {
                         Ok(rx) => rx.recv(),
                         Err(_) => return,
                     };
                     let Ok(job) = job else { return };
-                    let result =
-                        compress_member_with_cache(&job.data, level, job.sync_flush, &mut cache);
+                    let result = codec.compress(&job.data, job.sync_flush);
                     drop(job.data);
                     if done_tx.send((job.id, result)).is_err() {
                         return;

@@ -10,7 +10,7 @@ use estargz_verifier::Digest;
 use super::cache::ChunkCache;
 use super::decode::{self, RunDecoder, RunSink, Tail, Take};
 use super::file::FileReader;
-use super::layout::{Layout, entry_path};
+use super::layout::{Layout, entry_path, header_sums};
 use super::options::ReaderOptions;
 use super::toc_load::{LoadedToc, load_toc};
 use crate::error::{Error, Result};
@@ -52,6 +52,9 @@ pub struct Reader<R> {
     toc_reads: u32,
     index: Index,
     pub(crate) layout: Layout,
+    /// Prefix sums of an upper bound of each TOC entry's tar header bytes
+    /// ([`header_sums`]), bounding the bytes a member may hold between two chunks.
+    pub(crate) header_sums: Vec<u64>,
     pub(crate) options: ReaderOptions,
     cache: Mutex<ChunkCache>,
     counters: Counters,
@@ -114,8 +117,10 @@ impl<R: ReadAt> Reader<R> {
             reads,
             ..
         } = load_toc(&source, &options.toc)?;
-        let index = Index::build(toc, toc_range.start, &options.toc.limits)?;
+        let data_end = super::codec::payload_end(&footer, &toc_range);
+        let index = Index::build(toc, data_end, &options.toc.limits)?;
         let layout = Layout::build(&index)?;
+        let header_sums = header_sums(index.toc());
         Ok(Self {
             source,
             footer,
@@ -125,6 +130,7 @@ impl<R: ReadAt> Reader<R> {
             toc_reads: reads,
             index,
             layout,
+            header_sums,
             cache: Mutex::new(ChunkCache::new(options.cache_bytes)),
             options,
             counters: Counters::default(),
@@ -246,16 +252,17 @@ impl<R: ReadAt> Reader<R> {
     ) -> Result<()> {
         let all = self.index.all_chunks();
         let slice = all.get(chunks.clone()).unwrap_or_default();
-        let mut decoder = RunDecoder::new(compressed, blob_offset);
+        let mut decoder = RunDecoder::new(self.codec(), compressed, blob_offset)?;
         let mut scratch = vec![0; decode::SCRATCH_LEN];
-        // Random reads never look at the bytes between chunks (they only cost time), so
-        // they are not bounded here; whole-run operations pass their own bounds.
+        // Random reads never look at the bytes between chunks, but a lying `innerOffset`
+        // must not make them inflate without bound: a gap may hold the tar headers of the
+        // entries between the two chunks (and slack), as in whole-run operations.
         decode::walk_run(
             &mut decoder,
             chunks.start,
             slice,
             &mut scratch,
-            &|_| u64::MAX,
+            &|ci| self.gap_allowance(ci),
             tail,
             &|i| all.get(i).map_or_else(String::new, |c| self.describe(c)),
             sink,

@@ -4,16 +4,16 @@
 use std::io::Read;
 
 use estargz_toc::Chunk;
-use flate2::bufread::MultiGzDecoder;
 
+use super::codec::{Codec, MemberStream};
 use crate::error::{Error, Result};
 
 /// Size of the buffer used to skip, stream and hash decompressed bytes.
 pub(crate) const SCRATCH_LEN: usize = 128 << 10;
 
-/// A decompressor over one run of gzip members held in memory.
+/// A decompressor over one run of members (gzip members or zstd frames) held in memory.
 pub(crate) struct RunDecoder<'a> {
-    inner: MultiGzDecoder<&'a [u8]>,
+    inner: MemberStream<'a>,
     /// Blob offset of the first member, for error reports.
     blob_offset: u64,
     /// Uncompressed bytes produced so far.
@@ -21,12 +21,12 @@ pub(crate) struct RunDecoder<'a> {
 }
 
 impl<'a> RunDecoder<'a> {
-    pub(crate) fn new(compressed: &'a [u8], blob_offset: u64) -> Self {
-        Self {
-            inner: MultiGzDecoder::new(compressed),
+    pub(crate) fn new(codec: Codec, compressed: &'a [u8], blob_offset: u64) -> Result<Self> {
+        Ok(Self {
+            inner: MemberStream::new(codec, compressed, blob_offset)?,
             blob_offset,
             pos: 0,
-        }
+        })
     }
 
     /// Uncompressed bytes produced so far.

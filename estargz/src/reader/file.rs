@@ -131,7 +131,10 @@ impl<'r, R: ReadAt> FileReader<'r, R> {
                          can be verified",
             });
         }
-        let per_chunk_verify = verify && self.per_chunk;
+        if verify && !self.per_chunk {
+            // Only the whole file can be checked: check it before a byte reaches `buf`.
+            return self.read_whole_verified(buf);
+        }
         let mut pos = offset;
         let mut k = self.chunks.partition_point(|c| c.file_offset <= offset);
         k = k.saturating_sub(1);
@@ -140,7 +143,7 @@ impl<'r, R: ReadAt> FileReader<'r, R> {
                 offset: 0,
                 reason: format!("{:?}: no chunk covers offset {pos}", self.path),
             })?;
-            let data = self.reader.chunk(self.first + k, per_chunk_verify)?;
+            let data = self.reader.chunk(self.first + k, verify)?;
             let from = pos - chunk.file_offset;
             let to = (end - chunk.file_offset).min(chunk.size);
             let src = data
@@ -163,6 +166,59 @@ impl<'r, R: ReadAt> FileReader<'r, R> {
         Ok(n)
     }
 
+    /// Reads the whole file, whose chunks cannot be verified on their own, into `buf`:
+    /// every chunk is decompressed and the file's digest checked before any byte is copied.
+    fn read_whole_verified(&self, buf: &mut [u8]) -> Result<usize> {
+        self.check_whole_file_limit()?;
+        let mut chunks = Vec::with_capacity(self.chunks.len());
+        let mut hasher = Hasher::new();
+        let mut total = 0u64;
+        for (k, chunk) in self.chunks.iter().enumerate() {
+            let data = self.reader.chunk(self.first + k, false)?;
+            if data.len() as u64 != chunk.size || chunk.file_offset != total {
+                return Err(Error::Decompress {
+                    offset: chunk.blob_offset,
+                    reason: format!("{}: shorter than recorded", self.reader.describe(chunk)),
+                });
+            }
+            hasher.update(&data);
+            total += chunk.size;
+            chunks.push(data);
+        }
+        if total != self.size {
+            return Err(Error::Decompress {
+                offset: self.chunks.first().map_or(0, |c| c.blob_offset),
+                reason: format!(
+                    "{:?}: its chunks hold {total} bytes, the TOC says {}",
+                    self.path, self.size
+                ),
+            });
+        }
+        self.check_digest(hasher.finalize())?;
+        let mut at = 0;
+        for data in chunks {
+            let dst = buf
+                .get_mut(at..at + data.len())
+                .ok_or_else(|| Error::InvalidArgument("buffer shorter than the file".into()))?;
+            dst.copy_from_slice(&data);
+            at += data.len();
+        }
+        Ok(at)
+    }
+
+    /// A file verified only as a whole is held in memory whole: bound it as a chunk.
+    fn check_whole_file_limit(&self) -> Result<()> {
+        let max = self.reader.options.max_chunk_bytes;
+        if self.size > max {
+            return Err(Error::LimitExceeded {
+                limit: "bytes of a file verified only as a whole",
+                actual: self.size,
+                max,
+            });
+        }
+        Ok(())
+    }
+
     /// Reads the whole file into memory, verified.
     ///
     /// # Errors
@@ -171,12 +227,8 @@ impl<'r, R: ReadAt> FileReader<'r, R> {
     /// [`ReaderOptions::max_chunk_bytes`](super::ReaderOptions::max_chunk_bytes) and cannot
     /// be verified chunk by chunk, or does not fit in memory.
     pub fn read_to_vec(&self) -> Result<Vec<u8>> {
-        if !self.per_chunk && self.size > self.reader.options.max_chunk_bytes {
-            return Err(Error::LimitExceeded {
-                limit: "bytes of a file verified only as a whole",
-                actual: self.size,
-                max: self.reader.options.max_chunk_bytes,
-            });
+        if !self.per_chunk {
+            self.check_whole_file_limit()?;
         }
         let too_big = || Error::LimitExceeded {
             limit: "file size in bytes (memory for read_to_vec)",
@@ -246,9 +298,13 @@ impl<'r, R: ReadAt> FileReader<'r, R> {
     }
 
     fn check_whole(&self, data: &[u8]) -> Result<()> {
+        self.check_digest(Digest::of(data))
+    }
+
+    /// Checks the digest of the whole file's content against the TOC.
+    fn check_digest(&self, actual: Digest) -> Result<()> {
         match self.digest {
             Some(expected) => {
-                let actual = Digest::of(data);
                 if actual != expected {
                     return Err(self.file_mismatch(expected, actual));
                 }

@@ -13,14 +13,17 @@
 
 mod blob;
 mod cache;
+mod codec;
 mod decode;
 mod file;
 mod layout;
 mod options;
 mod plan;
+mod tar_check;
 mod toc_load;
 mod unpack;
 mod verify;
+mod walk;
 
 pub use blob::{ReadStats, Reader};
 pub use file::{FileCursor, FileReader};

@@ -39,7 +39,9 @@ pub struct ReaderOptions {
     /// chunks. Whole-run operations ([`Reader::verify_all`](super::Reader::verify_all),
     /// [`Reader::unpack_to_tar`](super::Reader::unpack_to_tar)) fail with
     /// [`Error::LimitExceeded`](crate::Error::LimitExceeded) when a member inflates past
-    /// that, instead of decompressing a bomb to its end. Default 1 MiB.
+    /// that, instead of decompressing a bomb to its end; random reads fail the same way
+    /// when a chunk's `innerOffset` lies beyond it, instead of inflating what comes
+    /// before the chunk. Default 1 MiB.
     pub header_slack: u64,
     /// Threads used by whole-blob verification. Default: the available parallelism, at
     /// most 8. The results do not depend on it.

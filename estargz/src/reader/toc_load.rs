@@ -123,13 +123,16 @@ pub fn load_toc<R: ReadAt + ?Sized>(source: &R, options: &TocOptions) -> Result<
         FooterKind::Estargz | FooterKind::LegacyStargz => {
             toc_json_from_gzip_member(&stored, toc_range.start, &options.limits)?
         }
+        FooterKind::ZstdChunkedV1 | FooterKind::ZstdChunkedV2 => {
+            super::codec::zstd_toc_json(&stored, &found, &options.limits)?
+        }
         kind => {
             return Err(Error::InvalidArgument(format!(
                 "reading {kind} TOCs is not supported yet"
             )));
         }
     };
-    let digest = Digest::of(&json);
+    let (digest, parsed) = digest_and_parse(&json, &options.limits);
     if let Some(expected) = options.expected_digest
         && expected != digest
     {
@@ -139,7 +142,7 @@ pub fn load_toc<R: ReadAt + ?Sized>(source: &R, options: &TocOptions) -> Result<
             actual: digest.to_string(),
         });
     }
-    let toc = Toc::from_json(&json, &options.limits)?;
+    let toc = parsed?;
     Ok(LoadedToc {
         footer: found,
         toc_range,
@@ -151,12 +154,31 @@ pub fn load_toc<R: ReadAt + ?Sized>(source: &R, options: &TocOptions) -> Result<
     })
 }
 
+/// JSON at least this large is hashed on a second thread while this one parses it.
+const PARALLEL_DIGEST_MIN: usize = 1 << 20;
+
+/// The TOC digest of `json` and the parsed TOC. For large TOCs the two run at the same time
+/// (sha256 of the JSON costs about as much as a tenth of the whole open).
+fn digest_and_parse(json: &[u8], limits: &Limits) -> (Digest, estargz_toc::Result<Toc>) {
+    if json.len() < PARALLEL_DIGEST_MIN {
+        return (Digest::of(json), Toc::from_json(json, limits));
+    }
+    std::thread::scope(|scope| {
+        let hashing = scope.spawn(|| Digest::of(json));
+        let parsed = Toc::from_json(json, limits);
+        let digest = hashing
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (digest, parsed)
+    })
+}
+
 /// Decompresses a gzip TOC member and returns the JSON bytes of its `stargz.index.json`
 /// tar entry.
 fn toc_json_from_gzip_member(member: &[u8], offset: u64, limits: &Limits) -> Result<Vec<u8>> {
     // The JSON, plus its tar header, padding and the end-of-archive blocks.
     let max_tar = limits.max_toc_bytes.saturating_add(4 * BLOCK);
-    let mut tar = Vec::new();
+    let mut tar = Vec::with_capacity(isize_hint(member, max_tar));
     flate2::read::GzDecoder::new(member)
         .take(max_tar.saturating_add(1))
         .read_to_end(&mut tar)
@@ -186,8 +208,25 @@ fn toc_json_from_gzip_member(member: &[u8], offset: u64, limits: &Limits) -> Res
     }
     let start = usize::try_from(entry.payload_offset).unwrap_or(usize::MAX);
     let end = start.saturating_add(usize::try_from(entry.payload_len).unwrap_or(usize::MAX));
-    let json = tar
-        .get(start..end)
-        .ok_or_else(|| member_error("the TOC JSON is truncated".into()))?;
-    Ok(json.to_vec())
+    if tar.get(start..end).is_none() {
+        return Err(member_error("the TOC JSON is truncated".into()));
+    }
+    // Keep the decompressed buffer: move the JSON to its front instead of copying it out.
+    tar.copy_within(start..end, 0);
+    tar.truncate(end - start);
+    Ok(tar)
+}
+
+/// The uncompressed size a gzip member declares in its trailer (ISIZE, the size modulo
+/// 2^32), capped at `max`: a capacity hint that saves regrowing the buffer while inflating
+/// a large TOC. Only a hint, capped at `max` and at 32 times the member's size (TOC JSON
+/// compresses about 5:1), so a lying trailer cannot reserve much; the decoder's CRC and size
+/// checks still decide.
+fn isize_hint(member: &[u8], max: u64) -> usize {
+    let declared = match member.last_chunk::<4>() {
+        Some(trailer) => u64::from(u32::from_le_bytes(*trailer)),
+        None => 0,
+    };
+    let plausible = (member.len() as u64).saturating_mul(32);
+    usize::try_from(declared.min(max).min(plausible)).unwrap_or(0)
 }

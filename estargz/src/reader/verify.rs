@@ -9,8 +9,10 @@ use estargz_toc::{Chunk, EntryType};
 use estargz_verifier::{Digest, Hasher};
 
 use super::blob::{Expected, Reader};
-use super::decode::{self, RunDecoder, RunSink, Tail, Take};
-use super::layout::{allowance, entry_path, header_sums};
+use super::decode::{self, RunSink, Take};
+use super::layout::entry_path;
+use super::tar_check::TarCheck;
+use super::walk::{Checked, segments};
 use crate::error::{Error, Result};
 use crate::source::ReadAt;
 
@@ -68,17 +70,21 @@ impl<R: ReadAt + Sync> Reader<R> {
     /// Legacy stargz files without `chunkDigest` are verified by their `digest`; a file the
     /// TOC records no digest for at all fails with [`Error::Unverifiable`].
     ///
+    /// Tar headers, which no digest covers, are checked against the TOC as
+    /// [`Reader::unpack_to_tar`] checks them, so a blob that verifies unpacks to exactly
+    /// the entries its TOC lists.
+    ///
     /// # Errors
     ///
     /// The first failure in blob order: [`Error::DigestMismatch`] naming the entry and the
-    /// chunk's offsets, [`Error::Decompress`] for corrupt or truncated members,
+    /// chunk's offsets, [`Error::TarMismatch`] for tar headers that differ from the TOC,
+    /// [`Error::Decompress`] for corrupt or truncated members,
     /// [`Error::LimitExceeded`] for members that inflate too far, [`Error::Io`],
     /// [`Error::InvalidDigest`], [`Error::Unverifiable`].
     pub fn verify_all(&self) -> Result<Verification> {
         let runs = &self.layout.runs;
         let all = self.index().all_chunks();
         let groups = groups(self);
-        let sums = header_sums(self.toc());
         let next = AtomicUsize::new(0);
         let failed = AtomicBool::new(false);
         let results: Mutex<Vec<(usize, Result<GroupResult>)>> = Mutex::new(Vec::new());
@@ -92,7 +98,7 @@ impl<R: ReadAt + Sync> Reader<R> {
                 if failed.load(Ordering::Relaxed) {
                     break;
                 }
-                let result = self.verify_group(group.clone(), &sums, &mut buf, &mut scratch);
+                let result = self.verify_group(group, &mut buf, &mut scratch);
                 if result.is_err() {
                     failed.store(true, Ordering::Relaxed);
                 }
@@ -172,40 +178,41 @@ impl<R: ReadAt + Sync> Reader<R> {
             verification.files.push(file);
         }
         self.count_fetch(0, verification.compressed_bytes);
-        self.count_decompressed(verification.chunks);
         Ok(verification)
     }
 
-    /// Verifies the member runs `runs`, which hold whole files.
+    /// Verifies one group: its member runs (which hold whole files) and the tar headers
+    /// around them, checked against the TOC.
     fn verify_group(
         &self,
-        runs: Range<usize>,
-        sums: &[u64],
+        group: &Group,
         buf: &mut Vec<u8>,
         scratch: &mut [u8],
     ) -> Result<GroupResult> {
         let all = self.index().all_chunks();
-        let layout = &self.layout.runs;
-        let slack = self.options.header_slack;
         let mut sink = VerifySink {
             reader: self,
             hasher: Hasher::new(),
             file: None,
             files: Vec::new(),
         };
+        let mut check = match group.first_chunk.and_then(|c| all.get(c)) {
+            Some(chunk) => TarCheck::at_file(self.index(), chunk),
+            None => TarCheck::new(self.index()),
+        };
+        let segments = segments(self, group.runs.clone(), group.blob.clone());
         let mut compressed_bytes = 0;
-        let mut i = runs.start;
-        while i < runs.end {
-            let Some(first) = layout.get(i) else { break };
+        let mut i = 0;
+        while let Some(first) = segments.get(i) {
+            // Several small segments are read at once.
             let mut j = i + 1;
-            while j < runs.end
-                && layout
-                    .get(j)
-                    .is_some_and(|r| r.blob.end - first.blob.start <= BATCH_BYTES)
+            while segments
+                .get(j)
+                .is_some_and(|s| s.blob.end - first.blob.start <= BATCH_BYTES)
             {
                 j += 1;
             }
-            let last_end = layout.get(j - 1).map_or(first.blob.end, |r| r.blob.end);
+            let last_end = segments.get(j - 1).map_or(first.blob.end, |s| s.blob.end);
             let batch = first.blob.start..last_end;
             let len = batch.end - batch.start;
             if len > self.options.max_fetch_bytes {
@@ -227,35 +234,26 @@ impl<R: ReadAt + Sync> Reader<R> {
                 )
             })?;
             compressed_bytes += len;
-            for r in i..j {
-                let Some(run) = layout.get(r) else { break };
-                let from = (run.blob.start - batch.start) as usize;
-                let to = (run.blob.end - batch.start) as usize;
+            for segment in segments.get(i..j).unwrap_or_default() {
+                let from = (segment.blob.start - batch.start) as usize;
+                let to = (segment.blob.end - batch.start) as usize;
                 let compressed = buf.get(from..to).unwrap_or_default();
-                let chunks = all.get(run.chunks.clone()).unwrap_or_default();
-                let last_entry = chunks.last().map(|c| c.entry);
-                let next_entry = layout
-                    .get(r + 1)
-                    .and_then(|n| all.get(n.chunks.start))
-                    .map_or(self.toc().entries.len().saturating_sub(1), |c| c.entry);
-                let tail = allowance(sums, last_entry, next_entry, slack);
-                let mut decoder = RunDecoder::new(compressed, run.blob.start);
-                decode::walk_run(
-                    &mut decoder,
-                    run.chunks.start,
-                    chunks,
-                    scratch,
-                    &|ci| {
-                        let prev = ci.checked_sub(1).and_then(|p| all.get(p)).map(|c| c.entry);
-                        let this = all.get(ci).map_or(0, |c| c.entry);
-                        allowance(sums, prev, this, slack)
-                    },
-                    Tail::Drain(tail),
-                    &|ci| all.get(ci).map_or_else(String::new, |c| self.describe(c)),
-                    &mut sink,
-                )?;
+                check.set_blob_offset(segment.blob.start);
+                let mut checked = Checked {
+                    check: &mut check,
+                    inner: &mut sink,
+                };
+                self.decode_segment(segment, compressed, scratch, &mut checked)?;
             }
             i = j;
+        }
+        // The next group starts inside the content of its first file, whose header must
+        // be the last thing this group saw.
+        match group.next_chunk.and_then(|c| all.get(c)) {
+            Some(chunk) => check.expect_chunk(chunk)?,
+            None => {
+                check.finish()?;
+            }
         }
         Ok(GroupResult {
             files: sink.files,
@@ -269,28 +267,60 @@ struct GroupResult {
     compressed_bytes: u64,
 }
 
-/// Splits the member runs into tasks of about [`GROUP_BYTES`] compressed bytes, never
-/// splitting a file's chunks between two tasks.
-fn groups<R>(reader: &Reader<R>) -> Vec<Range<usize>> {
+/// A verification task: member runs and the compressed bytes that hold them and the tar
+/// headers around them.
+#[derive(Debug, Clone)]
+struct Group {
+    runs: Range<usize>,
+    blob: Range<u64>,
+    /// The first chunk of the group (the start of a file), unless the group starts the
+    /// payload.
+    first_chunk: Option<usize>,
+    /// The first chunk of the next group, if any.
+    next_chunk: Option<usize>,
+}
+
+/// Splits the payload into tasks of about [`GROUP_BYTES`] compressed bytes, never splitting
+/// a file's chunks between two tasks. Together the tasks cover the whole data region, the
+/// first from blob offset 0.
+fn groups<R>(reader: &Reader<R>) -> Vec<Group> {
     let all = reader.index().all_chunks();
-    let mut groups = Vec::new();
-    let mut start = 0;
+    let runs = &reader.layout.runs;
+    let mut starts = vec![0];
     let mut bytes = 0;
-    for (r, run) in reader.layout.runs.iter().enumerate() {
+    for (r, run) in runs.iter().enumerate() {
+        // A task starts where a file's content starts, right at the start of a member.
         let starts_file = all
             .get(run.chunks.start)
-            .is_some_and(|c| c.file_offset == 0);
-        if r > start && bytes >= GROUP_BYTES && starts_file {
-            groups.push(start..r);
-            start = r;
+            .is_some_and(|c| c.file_offset == 0 && c.inner_offset == 0);
+        if r > 0 && bytes >= GROUP_BYTES && starts_file {
+            starts.push(r);
             bytes = 0;
         }
         bytes += run.blob.end - run.blob.start;
     }
-    if start < reader.layout.runs.len() {
-        groups.push(start..reader.layout.runs.len());
-    }
-    groups
+    let run_start = |r: usize| runs.get(r).map(|run| run.chunks.start);
+    let data_end = reader.payload_end();
+    starts
+        .iter()
+        .enumerate()
+        .map(|(g, &r)| {
+            let next = starts.get(g + 1).copied();
+            Group {
+                runs: r..next.unwrap_or(runs.len()),
+                blob: if g == 0 {
+                    0
+                } else {
+                    runs.get(r).map_or(data_end, |run| run.blob.start)
+                }
+                    ..next
+                        .and_then(|n| runs.get(n))
+                        .map_or(data_end, |run| run.blob.start),
+                first_chunk: if g == 0 { None } else { run_start(r) },
+                next_chunk: next.and_then(run_start),
+            }
+        })
+        .collect()
 }
 
 fn parse_digest(s: &str, what: impl FnOnce() -> String) -> Result<Digest> {

@@ -431,6 +431,10 @@ pub struct TarLimits {
     pub max_long_name_size: u64,
     /// Maximum number of entries of a sparse map. Default 65 536.
     pub max_sparse_entries: u64,
+    /// Maximum real (expanded) size of a sparse file, in bytes. A few bytes of sparse map
+    /// can declare terabytes of holes, which the encoder must expand into zeros, so this
+    /// bounds the work a small input can cause. Default 16 GiB.
+    pub max_sparse_size: u64,
     /// Maximum total bytes of `SCHILY.xattr.*` names and values of one entry.
     /// Default 256 KiB (Linux allows 64 KiB per value).
     pub max_xattr_size: u64,
@@ -442,6 +446,7 @@ impl Default for TarLimits {
             max_pax_size: 1 << 20,
             max_long_name_size: 1 << 20,
             max_sparse_entries: 1 << 16,
+            max_sparse_size: 16 << 30,
             max_xattr_size: 256 << 10,
         }
     }

@@ -301,7 +301,7 @@ fn parse_next(cur: &Cursor<'_>, limits: &TarLimits) -> Result<TarEvent, Halt> {
                     if h.is_header_only() {
                         return Err(bad_sparse(at, "sparse map on a header-only type"));
                     }
-                    validate_sparse(&map.data, h.size, at)?;
+                    validate_sparse(&map.data, h.size, at, limits)?;
                 }
                 h.format = TarFormat::from_bits(format);
                 let payload_offset = cur.abs(pos);
@@ -733,10 +733,24 @@ fn pax_sparse(
     Ok(Some((SparseMap { format, data }, 0)))
 }
 
-/// Go's `validateSparseEntries`: non-negative, in order, non-overlapping, within `size`.
-fn validate_sparse(data: &[SparseEntry], size: i64, at: u64) -> Result<(), Halt> {
+/// Go's `validateSparseEntries` (non-negative, in order, non-overlapping, within `size`),
+/// plus [`TarLimits::max_sparse_size`].
+fn validate_sparse(
+    data: &[SparseEntry],
+    size: i64,
+    at: u64,
+    limits: &TarLimits,
+) -> Result<(), Halt> {
     if size < 0 {
         return Err(bad_sparse(at, "negative real size"));
+    }
+    if size as u64 > limits.max_sparse_size {
+        return Err(Halt::Fail(TarError::LimitExceeded {
+            offset: at,
+            limit: "max_sparse_size",
+            value: size as u64,
+            max: limits.max_sparse_size,
+        }));
     }
     let mut prev_end = 0i64;
     for e in data {

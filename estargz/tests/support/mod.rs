@@ -230,6 +230,8 @@ impl Writer {
         h.link_name = link.as_bytes().to_vec();
         h.size = size;
         h.mode = mode;
+        // The TOC entries say 2020-01-01T00:00:00Z (see `entry`).
+        h.mtime = Some(estargz::tar::TarTime::from_secs(1_577_836_800));
         let mut out = Vec::new();
         encode_header(&h, &mut out).unwrap();
         self.put(&out);

@@ -242,12 +242,15 @@ fn cat_remote(args: &CatArgs, blob: &RemoteBlob) -> Result<(), String> {
     let name = blob.name();
     let config = mirror_config(args, blob)?;
     let mirrors = config.mirrors.len();
-    // The size is not known from a descriptor: the reader learns it with a 0-0 range.
+    // The size is not known from a descriptor: the reader learns it with a suffix range
+    // (`bytes=-65536`) and keeps the tail, from which the footer and TOC are read.
     let source = RangeReader::new(config, &blob.repo, &blob.digest, None)
         .map_err(|e| format!("{name}: {e}"))?;
     let mut options = ReaderOptions::default();
     options.toc.expected_digest = args.toc_digest;
-    let reader = Reader::open(source, options).map_err(|e| format!("{name}: {e}"))?;
+    let reader = source
+        .open_estargz(options)
+        .map_err(|e| format!("{name}: {e}"))?;
     let delivered = copy_file(&reader, &name, &args.path)?;
     if args.stats {
         let metrics = reader.source().metrics();

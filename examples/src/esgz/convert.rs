@@ -1,11 +1,11 @@
-//! `esgz convert`: a tar or tar.gz to an eStargz blob.
+//! `esgz convert`: a tar or tar.gz to an eStargz or zstd:chunked blob.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use estargz::encoder::{Encoded, Encoder, Layout};
+use estargz::encoder::{Encoded, Encoder, Format as BlobFormat, Layout};
 use estargz::gzip::Compression;
 
 /// The output format.
@@ -13,8 +13,24 @@ use estargz::gzip::Compression;
 pub(crate) enum Format {
     /// gzip eStargz (the default).
     Estargz,
-    /// zstd:chunked (not supported yet).
+    /// zstd:chunked in the reference's layout (needs the `zstd` feature, on by default).
     ZstdChunked,
+}
+
+impl Format {
+    fn blob_format(self) -> BlobFormat {
+        match self {
+            Self::Estargz => BlobFormat::Gzip,
+            Self::ZstdChunked => BlobFormat::ZstdChunked,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Estargz => "estargz",
+            Self::ZstdChunked => "zstd-chunked",
+        }
+    }
 }
 
 /// Arguments of `esgz convert`.
@@ -24,9 +40,10 @@ pub(crate) struct ConvertArgs {
     input: String,
     /// The blob to write (atomically: a temporary file in the same directory, renamed).
     output: PathBuf,
-    /// Gzip level, 0 (stored) to 9 (best).
-    #[arg(long, default_value_t = 9, value_parser = clap::value_parser!(u32).range(0..=9))]
-    level: u32,
+    /// Compression level. Gzip: 0 (stored) to 9 (best), default 9. zstd:chunked: the zstd
+    /// level 1 to 9, or 0 for zstd's default (3, also the default without --level).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=9))]
+    level: Option<u32>,
     /// Chunk size in bytes.
     #[arg(long, default_value_t = estargz::encoder::DEFAULT_CHUNK_SIZE,
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -53,16 +70,22 @@ pub(crate) struct ConvertArgs {
 }
 
 pub(crate) fn run_convert(args: &ConvertArgs) -> Result<(), String> {
-    if args.format == Format::ZstdChunked {
-        return Err("--format zstd-chunked: not supported yet".to_owned());
-    }
     let mut prioritized = args.prioritized.clone();
     if let Some(path) = &args.prioritized_file {
         prioritized.extend(read_list(path)?);
     }
-    let level = Compression::new(args.level).map_err(|e| e.to_string())?;
-    let mut builder = Encoder::builder()
-        .level(level)
+    let mut builder = Encoder::builder().format(args.format.blob_format());
+    builder = match (args.format, args.level) {
+        (Format::Estargz, level) => {
+            let level = Compression::new(level.unwrap_or(9)).map_err(|e| e.to_string())?;
+            builder.level(level)
+        }
+        (Format::ZstdChunked, None | Some(0)) => builder.zstd_level(estargz::zstd::DEFAULT_LEVEL),
+        (Format::ZstdChunked, Some(level)) => {
+            builder.zstd_level(i32::try_from(level).map_err(|e| e.to_string())?)
+        }
+    };
+    let mut builder = builder
         .chunk_size(args.chunk_size)
         .min_chunk_size(args.min_chunk_size)
         .prioritized(&prioritized);
@@ -95,7 +118,7 @@ pub(crate) fn run_convert(args: &ConvertArgs) -> Result<(), String> {
     });
     progress.finish();
     let encoded = encoded?;
-    print(&encoded, args.json);
+    print(&encoded, args.format, args.json);
     Ok(())
 }
 
@@ -142,7 +165,7 @@ fn write_atomically<T>(
     Ok(value)
 }
 
-fn print(encoded: &Encoded, json: bool) {
+fn print(encoded: &Encoded, format: Format, json: bool) {
     let annotations: serde_json::Map<String, serde_json::Value> = encoded
         .annotations()
         .into_iter()
@@ -150,6 +173,7 @@ fn print(encoded: &Encoded, json: bool) {
         .collect();
     if json {
         let value = serde_json::json!({
+            "format": format.name(),
             "toc_digest": encoded.toc_digest.to_string(),
             "diff_id": encoded.diff_id.to_string(),
             "uncompressed_size": encoded.uncompressed_size,
@@ -162,6 +186,7 @@ fn print(encoded: &Encoded, json: bool) {
         });
         println!("{value}");
     } else {
+        println!("format:            {}", format.name());
         println!("toc digest:        {}", encoded.toc_digest);
         println!("diff id:           {}", encoded.diff_id);
         println!("uncompressed size: {}", encoded.uncompressed_size);

@@ -6,6 +6,7 @@
 
 mod cat;
 mod convert;
+mod extract;
 mod info;
 mod ls;
 mod output;
@@ -37,7 +38,15 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Print one file of a blob, verified, read lazily.
     Cat(cat::CatArgs),
+    /// Extract a blob's tree into a directory, every file verified, never writing outside it.
+    Extract(extract::ExtractArgs),
 }
+
+/// mimalloc instead of the system allocator: opening a large TOC makes hundreds of thousands
+/// of small allocations, and glibc's allocator returns and re-faults large buffers as they
+/// grow (see scripts/bench-open.sh).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -48,6 +57,7 @@ fn main() -> ExitCode {
         Command::Ls(args) => ls::run_ls(&args),
         Command::Verify(args) => verify::run_verify(&args),
         Command::Cat(args) => cat::run_cat(&args),
+        Command::Extract(args) => extract::run_extract(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

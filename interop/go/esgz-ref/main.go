@@ -48,6 +48,8 @@ const usage = `usage: esgz-ref SUBCOMMAND ...
       "uncompressed_size","blob_digest"[,"missed_prioritized"]}
   toc BLOB               raw TOC JSON bytes as stored in the blob
   info BLOB              {"format","toc_offset","footer_size","toc_digest","entries"}
+  open BLOB              estargz.Open only (parse the TOC, build the index); prints
+                         {"root_children"} (for timing opens)
   verify BLOB TOCDIGEST  one {"path","size","sha256"} line per regular file
   retar IN.tar OUT.tar [-single]
                          re-encode every header like estargz.Build does
@@ -68,6 +70,8 @@ func main() {
 		err = cmdTOC(args)
 	case "info":
 		err = cmdInfo(args)
+	case "open":
+		err = cmdOpen(args)
 	case "verify":
 		err = cmdVerify(args)
 	case "retar":
@@ -396,6 +400,34 @@ func cmdInfo(args []string) error {
 		Entries    int    `json:"entries"`
 		Version    int    `json:"version"`
 	}{t.format, t.tocOffset, t.footerSize, digest.FromBytes(t.raw).String(), len(toc.Entries), toc.Version})
+}
+
+// ---------------------------------------------------------------- open
+
+// cmdOpen times what a lazy reader pays before its first file read: the reference's
+// estargz.Open (footer, TOC, JSON decoding and its index). Nothing is verified.
+func cmdOpen(args []string) error {
+	if len(args) != 1 {
+		return usageError{"open wants BLOB"}
+	}
+	f, sr, err := openBlob(args[0])
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r, err := estargz.Open(sr, estargz.WithDecompressors(new(zstdchunked.Decompressor)))
+	if err != nil {
+		return fmt.Errorf("estargz.Open: %w", err)
+	}
+	root, ok := r.Lookup("")
+	if !ok {
+		return fmt.Errorf("no root entry")
+	}
+	children := 0
+	root.ForeachChild(func(string, *estargz.TOCEntry) bool { children++; return true })
+	return printJSONLine(struct {
+		RootChildren int `json:"root_children"`
+	}{children})
 }
 
 // ---------------------------------------------------------------- verify

@@ -22,6 +22,9 @@ pub enum Behaviour {
     FirstRangeOnly,
     /// Honour, but write `Content-Range: bytes a-b/*` (an unknown total).
     StarTotal,
+    /// Honour, but answer a suffix range longer than the blob (`bytes=-N`, N > length) with
+    /// 416 and `Content-Range: bytes */<length>` instead of the whole blob.
+    RefuseLongSuffix,
     /// Honour, but cut the body after this many bytes and close the connection.
     Truncate(usize),
     /// Honour, but send this many body bytes, then stall for the duration, then close.

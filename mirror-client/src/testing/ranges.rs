@@ -43,6 +43,15 @@ pub(super) fn parse_ranges(value: &str, len: usize) -> Vec<(usize, usize)> {
         .collect()
 }
 
+/// Whether `value` is one suffix range (`bytes=-N`) longer than a blob of `len` bytes.
+pub(super) fn is_long_suffix(value: &str, len: usize) -> bool {
+    value
+        .trim()
+        .strip_prefix("bytes=-")
+        .and_then(|n| n.trim().parse::<usize>().ok())
+        .is_some_and(|n| n > len)
+}
+
 /// The reply to `ranges` of `blob`: 200 with everything when no range was asked for,
 /// 206 for one satisfiable range, `multipart/byteranges` for several, 416 for none.
 /// Several ranges that add up to more than the blob get a 200 with the blob instead, as
@@ -132,6 +141,14 @@ mod tests {
         assert_eq!(parse_ranges("bytes=-500", 100), [(0, 99)]);
         // Nothing to suffix in an empty blob; an open range stays unsatisfiable.
         assert_eq!(parse_ranges("bytes=-1,0-", 0), [(0, 0)]);
+    }
+
+    #[test]
+    fn long_suffixes_are_recognised() {
+        assert!(is_long_suffix("bytes=-500", 100));
+        assert!(!is_long_suffix("bytes=-100", 100));
+        assert!(!is_long_suffix("bytes=0-500", 100));
+        assert!(!is_long_suffix("bytes=-500,0-1", 100));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::behaviour::Behaviour;
 use super::http::{Request, head, write_reply};
-use super::ranges::{Prepared, parse_ranges, prepare};
+use super::ranges::{Prepared, is_long_suffix, parse_ranges, prepare};
 use super::server::{Content, Shared};
 
 /// Whether the connection may carry another request.
@@ -139,6 +139,14 @@ fn answer(shared: &Shared, out: &mut impl Write, request: &Request) -> io::Resul
             send(out, request, &prepare(&blob, &ranges[..1], false))
         }
         Behaviour::StarTotal => send(out, request, &prepare(&blob, &ranges, true)),
+        Behaviour::RefuseLongSuffix
+            if request
+                .header("range")
+                .is_some_and(|v| is_long_suffix(v, blob.len())) =>
+        {
+            let total = format!("bytes */{}", blob.len());
+            reply(out, request, 416, &[("Content-Range", &total)], b"")
+        }
         Behaviour::Delay(d) => {
             if shared.stop.sleep(d) {
                 return Ok(Outcome::Close);
