@@ -34,7 +34,16 @@ fuzz_target!(|data: &[u8]| {
         if ty == tar::EntryType::XGlobalHeader {
             continue;
         }
-        theirs.push((entry.path_bytes().into_owned(), size, ty.as_byte()));
+        let path = entry.path_bytes().into_owned();
+        // Go (and we) read an old-style NUL typeflag as a directory when the final name
+        // (after PAX and GNU long names) ends in '/'; the tar crate keeps it a regular file
+        // (regressions/tar_header/crash-bf2e068a…).
+        let ty = if header.as_old().linkflag[0] == 0 && path.ends_with(b"/") {
+            b'5'
+        } else {
+            ty.as_byte()
+        };
+        theirs.push((path, size, ty));
     }
     let ours: Vec<_> = ours.iter().filter(|e| e.header.typeflag != b'g').collect();
     // The readers differ on corner cases (e.g. the tar crate stops at the first zero block,
@@ -43,8 +52,25 @@ fuzz_target!(|data: &[u8]| {
     if ours.len() != theirs.len() || ours.iter().any(|e| e.sparse.is_some()) {
         return;
     }
+    // Links, devices, directories and FIFOs carry no data in Go (and here) whatever their
+    // size field says; the tar crate reads that many bytes as data, so from there on the two
+    // walk different blocks (regressions/tar_header/crash-37542524…, crash-78555f06…).
+    if ours
+        .iter()
+        .any(|e| matches!(e.header.typeflag, b'1'..=b'6') && e.header.size != 0)
+    {
+        return;
+    }
     for (o, t) in ours.iter().zip(&theirs) {
-        assert_eq!(o.header.name, t.0, "name");
+        // A GNU long name is a C string to Go (and to us): it ends at its first NUL, and an
+        // empty one leaves the header's own name in place. The tar crate keeps the bytes up
+        // to the last NUL instead, so compare only what Go would read, and skip the
+        // fallback case (regressions/tar_header/crash-bb1fbe75…: an all-NUL long name).
+        let theirs_name = t.0.split(|&b| b == 0).next().unwrap_or_default();
+        if theirs_name.is_empty() && !t.0.is_empty() {
+            return;
+        }
+        assert_eq!(o.header.name, theirs_name, "name");
         assert_eq!(o.payload_len, t.1, "size");
         assert_eq!(o.header.typeflag, t.2, "type");
     }
