@@ -434,3 +434,47 @@ fn unverified_bytes_never_reach_the_callers_buffer() {
     assert_eq!(file.read_at(0, &mut buf).unwrap(), 10_000);
     assert_eq!(buf, blobs::a_content());
 }
+
+#[test]
+fn a_member_run_over_max_fetch_bytes_is_not_fetched() {
+    let mut options = ReaderOptions::default();
+    options.max_fetch_bytes = 16;
+    let reader = Reader::open(blobs::honest_blob(9), options).unwrap();
+    // The first (and only) run of the batch is checked too.
+    let err = reader.fetch_files(["d/b"]).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::LimitExceeded { limit, max: 16, actual }
+                if limit.contains("max_fetch_bytes") && *actual > 16
+        ),
+        "{err:?}"
+    );
+    let err = reader.fetch_files(["d/a", "d/b"]).unwrap_err();
+    assert!(matches!(err, Error::LimitExceeded { .. }), "{err:?}");
+    // With the default limit the same files are fetched.
+    let reader = open(blobs::honest_blob(9));
+    assert!(reader.fetch_files(["d/a", "d/b"]).unwrap().bytes > 16);
+}
+
+#[test]
+fn a_file_size_over_max_read_to_vec_bytes_is_not_allocated() {
+    let mut options = ReaderOptions::default();
+    options.max_read_to_vec_bytes = 1 << 20;
+    let mut opened = blobs::Opened::new(&blobs::honest_blob(9));
+    opened.entry("d/a").size = 2 << 20;
+    let reader = Reader::open(opened.assemble(), options.clone()).unwrap();
+    let err = reader.open_file("d/a").unwrap().read_to_vec().unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::LimitExceeded { limit, actual: 0x20_0000, max: 0x10_0000 }
+                if limit.contains("max_read_to_vec_bytes")
+        ),
+        "{err:?}"
+    );
+    // An honest file under the limit is read.
+    let reader = Reader::open(blobs::honest_blob(9), options).unwrap();
+    let file = reader.open_file("d/a").unwrap();
+    assert_eq!(file.read_to_vec().unwrap(), blobs::a_content());
+}

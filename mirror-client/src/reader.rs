@@ -322,6 +322,52 @@ impl RangeReader {
         repo: &str,
         digest: &str,
         blob_size: Option<u64>,
+        options: ReaderOptions,
+        transport: Arc<dyn Transport>,
+    ) -> Result<Self> {
+        Self::build(config, Some((repo, digest)), blob_size, options, transport)
+    }
+
+    /// A reader for the blob at a fixed `url`, any `http(s)` URL (query included, e.g. a
+    /// presigned object-store URL), requested as it is: no mirrors, no registry path, no
+    /// credentials. Replies are checked as for a registry blob, redirects are followed, and
+    /// `blob_size` works as in [`RangeReader::with_transport`]. [`RangeReader::repo`] and
+    /// [`RangeReader::digest`] are empty; the endpoint's name (in metrics and errors) is
+    /// the URL without its query, which may carry a signature.
+    ///
+    /// Fails with [`Error::InvalidArgument`] if `url` is not an absolute `http(s)` URL with
+    /// a host (user information in it is refused: it would be shown), and with
+    /// [`Error::AllEndpointsFailed`] if the size had to be learned and the server did not
+    /// tell it.
+    pub fn for_url(
+        url: &str,
+        blob_size: Option<u64>,
+        options: ReaderOptions,
+        transport: Arc<dyn Transport>,
+    ) -> Result<Self> {
+        let bad = |why: &str| Error::invalid_argument("url", format!("{url:?}: {why}"));
+        let uri: Uri = url.parse().map_err(|e| bad(&format!("{e}")))?;
+        let scheme = match uri.scheme_str() {
+            Some(s @ ("http" | "https")) => s.to_owned(),
+            _ => return Err(bad("not an http(s) URL")),
+        };
+        let authority = match uri.authority() {
+            Some(a) if !a.host().is_empty() && !a.as_str().contains('@') => a.as_str().to_owned(),
+            _ => return Err(bad("no host, or user information")),
+        };
+        let mut origin = Endpoint::new(&format!("{scheme}://{authority}"))?;
+        origin.url = uri;
+        let config = MirrorConfig::new(authority, origin);
+        Self::build(config, None, blob_size, options, transport)
+    }
+
+    /// The reader behind both constructors. With `blob = Some((repo, digest))` each
+    /// endpoint is asked for that registry blob; with `None` each endpoint's URL is the
+    /// blob's own.
+    fn build(
+        config: MirrorConfig,
+        blob: Option<(&str, &str)>,
+        blob_size: Option<u64>,
         mut options: ReaderOptions,
         transport: Arc<dyn Transport>,
     ) -> Result<Self> {
@@ -339,7 +385,10 @@ impl RangeReader {
             .chain(std::iter::once((&config.origin, Role::Origin)));
         for (endpoint, role) in all {
             let ns = (role == Role::Mirror).then_some(ns.as_str());
-            let blob_url = policy::blob_url(&endpoint.url, repo, digest, ns)?;
+            let blob_url = match blob {
+                Some((repo, digest)) => policy::blob_url(&endpoint.url, repo, digest, ns)?,
+                None => endpoint.url.clone(),
+            };
             let first_byte = endpoint
                 .request_timeout
                 .map_or(options.first_byte_timeout, |t| {
@@ -384,8 +433,8 @@ impl RangeReader {
             | 1;
         let credentials = config.origin_credentials.clone().unwrap_or_default();
         let mut reader = Self {
-            repo: repo.to_owned(),
-            digest: digest.to_owned(),
+            repo: blob.map_or("", |b| b.0).to_owned(),
+            digest: blob.map_or("", |b| b.1).to_owned(),
             size: 0,
             fallback_to_origin: config.fallback_to_origin,
             origin_basic: credentials.basic,
@@ -421,12 +470,12 @@ impl RangeReader {
         self.size
     }
 
-    /// The repository this reader reads from.
+    /// The repository this reader reads from (empty for [`RangeReader::for_url`]).
     pub fn repo(&self) -> &str {
         &self.repo
     }
 
-    /// The blob's digest.
+    /// The blob's digest (empty for [`RangeReader::for_url`]).
     pub fn digest(&self) -> &str {
         &self.digest
     }
@@ -1326,12 +1375,7 @@ impl RangeReader {
                 reason: format!("token endpoint answered {}", reply.status.as_u16()),
             });
         }
-        let mut body = Vec::new();
-        reply
-            .body
-            .take(MAX_TOKEN_REPLY)
-            .read_to_end(&mut body)
-            .map_err(|e| Error::from_body_io(&policy::redact(&uri), &e))?;
+        let body = read_token_reply(reply.body, &policy::redact(&uri))?;
         TokenResponse::parse(&body)
     }
 
@@ -1653,4 +1697,127 @@ fn finish_flight(reader: &RangeReader, r: ByteRange, flight: &Arc<Flight>, bytes
     }
     *lock(&flight.result) = Some(bytes);
     flight.done.notify_all();
+}
+
+/// Reads a token endpoint's reply body, at most [`MAX_TOKEN_REPLY`] bytes: one more byte
+/// than that is [`Error::LimitExceeded`], not a truncated body that fails to parse.
+fn read_token_reply(body: impl Read, url: &str) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    body.take(MAX_TOKEN_REPLY + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::from_body_io(url, &e))?;
+    if buf.len() as u64 > MAX_TOKEN_REPLY {
+        return Err(Error::limit(
+            "bytes of a token endpoint's reply",
+            MAX_TOKEN_REPLY,
+            buf.len() as u64,
+        ));
+    }
+    Ok(buf)
+}
+
+#[cfg(test)]
+mod token_reply_tests {
+    use super::*;
+
+    #[test]
+    fn a_token_reply_at_the_limit_is_read_whole() {
+        let body = vec![b' '; MAX_TOKEN_REPLY as usize];
+        let read = read_token_reply(&body[..], "http://t/token").expect("read");
+        assert_eq!(read.len() as u64, MAX_TOKEN_REPLY);
+    }
+
+    #[test]
+    fn a_token_reply_over_the_limit_is_a_limit_error() {
+        let body = vec![b' '; MAX_TOKEN_REPLY as usize + 1];
+        let err = read_token_reply(&body[..], "http://t/token").expect_err("over the limit");
+        assert!(
+            matches!(
+                err,
+                Error::LimitExceeded {
+                    what: "bytes of a token endpoint's reply",
+                    limit: MAX_TOKEN_REPLY,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod fixed_url_tests {
+    use super::*;
+
+    /// Answers every request with bytes 2..5 of `0123456789` and records what it was sent.
+    #[derive(Debug, Default)]
+    struct Recorder {
+        sent: Mutex<Vec<(String, Option<String>)>>,
+    }
+
+    impl Transport for Recorder {
+        fn send(&self, request: Request<()>, _: &SendOptions) -> Result<Reply> {
+            let range = request
+                .headers()
+                .get(header::RANGE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            lock(&self.sent).push((request.uri().to_string(), range));
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::CONTENT_RANGE,
+                HeaderValue::from_static("bytes 2-4/10"),
+            );
+            Ok(Reply {
+                status: StatusCode::PARTIAL_CONTENT,
+                headers,
+                body: Box::new(&b"234"[..]),
+            })
+        }
+    }
+
+    #[test]
+    fn a_fixed_url_is_requested_as_given() {
+        let transport = Arc::new(Recorder::default());
+        let url = "https://s3.example:8443/bucket/layer.esgz?X-Sig=a%2Fb&exp=1";
+        let reader =
+            RangeReader::for_url(url, Some(10), ReaderOptions::default(), transport.clone())
+                .expect("a reader");
+        let got = reader
+            .read_ranges(&[ByteRange::new(2, 5).expect("a range")])
+            .expect("read");
+        assert_eq!(&got[0][..], b"234");
+        assert_eq!(
+            *lock(&transport.sent),
+            vec![(url.to_owned(), Some("bytes=2-4".to_owned()))]
+        );
+        assert_eq!(reader.repo(), "");
+        assert_eq!(
+            reader.metrics().endpoints[0].endpoint,
+            "https://s3.example:8443/bucket/layer.esgz"
+        );
+    }
+
+    #[test]
+    fn only_absolute_http_urls_without_user_information_are_taken() {
+        for url in [
+            "ftp://h/blob",
+            "/bucket/blob",
+            "https:///blob",
+            "https://user:pw@h/blob",
+            "not a url",
+        ] {
+            let err = RangeReader::for_url(
+                url,
+                Some(1),
+                ReaderOptions::default(),
+                Arc::new(Recorder::default()),
+            )
+            .expect_err(url);
+            assert!(
+                matches!(err, Error::InvalidArgument { .. }),
+                "{url}: {err:?}"
+            );
+        }
+    }
 }

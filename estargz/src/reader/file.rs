@@ -224,11 +224,20 @@ impl<'r, R: ReadAt> FileReader<'r, R> {
     /// # Errors
     ///
     /// As [`FileReader::read_at`]; [`Error::LimitExceeded`] when the file is larger than
-    /// [`ReaderOptions::max_chunk_bytes`](super::ReaderOptions::max_chunk_bytes) and cannot
-    /// be verified chunk by chunk, or does not fit in memory.
+    /// [`ReaderOptions::max_read_to_vec_bytes`](super::ReaderOptions::max_read_to_vec_bytes),
+    /// or than [`ReaderOptions::max_chunk_bytes`](super::ReaderOptions::max_chunk_bytes) and
+    /// cannot be verified chunk by chunk, or does not fit in memory.
     pub fn read_to_vec(&self) -> Result<Vec<u8>> {
         if !self.per_chunk {
             self.check_whole_file_limit()?;
+        }
+        let max = self.reader.options.max_read_to_vec_bytes;
+        if self.size > max {
+            return Err(Error::LimitExceeded {
+                limit: "file size in bytes (ReaderOptions::max_read_to_vec_bytes)",
+                actual: self.size,
+                max,
+            });
         }
         let too_big = || Error::LimitExceeded {
             limit: "file size in bytes (memory for read_to_vec)",

@@ -34,6 +34,11 @@ pub struct ReaderOptions {
     /// Largest compressed range fetched in one read for one chunk, in bytes. Default
     /// 128 MiB.
     pub max_fetch_bytes: u64,
+    /// Largest file [`FileReader::read_to_vec`](super::FileReader::read_to_vec) reads into
+    /// memory, in bytes. The buffer is sized from the TOC before any chunk is read, so this
+    /// bounds what a lying file size can make the reader allocate. Default 1 GiB; larger
+    /// files can be streamed with [`FileReader::copy_to`](super::FileReader::copy_to).
+    pub max_read_to_vec_bytes: u64,
     /// Decompressed bytes a member run may hold beyond what the TOC accounts for (tar
     /// headers of entries the TOC describes, padding, end-of-archive), per gap between
     /// chunks. Whole-run operations ([`Reader::verify_all`](super::Reader::verify_all),
@@ -56,6 +61,7 @@ impl Default for ReaderOptions {
             cache_bytes: 32 << 20,
             max_chunk_bytes: 64 << 20,
             max_fetch_bytes: 128 << 20,
+            max_read_to_vec_bytes: 1 << 30,
             header_slack: 1 << 20,
             threads: std::thread::available_parallelism()
                 .map_or(1, |n| n.get())

@@ -148,7 +148,9 @@ impl<R: ReadAt> Reader<R> {
     /// # Errors
     ///
     /// As [`Reader::plan_files`]; [`Error::Io`] when the source fails;
-    /// [`Error::DigestMismatch`], [`Error::Decompress`] for bad chunks.
+    /// [`Error::DigestMismatch`], [`Error::Decompress`] for bad chunks;
+    /// [`Error::LimitExceeded`] when a member run to fetch is larger than
+    /// [`ReaderOptions::max_fetch_bytes`](super::ReaderOptions::max_fetch_bytes).
     pub fn fetch_files<P: AsRef<[u8]>>(
         &self,
         paths: impl IntoIterator<Item = P>,
@@ -191,6 +193,16 @@ impl<R: ReadAt> Reader<R> {
                     let len = run
                         .and_then(|r| self.layout.runs.get(r as usize))
                         .map_or(0, |r| r.blob.end - r.blob.start);
+                    // Every run, the first of a batch too: a lying TOC can make one run
+                    // span the whole blob.
+                    if len > self.options.max_fetch_bytes {
+                        return Err(Error::LimitExceeded {
+                            limit: "compressed bytes of one member run \
+                                    (ReaderOptions::max_fetch_bytes)",
+                            actual: len,
+                            max: self.options.max_fetch_bytes,
+                        });
+                    }
                     if end > start && bytes + len > self.options.max_fetch_bytes {
                         break;
                     }

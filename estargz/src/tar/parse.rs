@@ -875,18 +875,84 @@ mod tests {
     }
 
     fn raw_file(out: &mut Vec<u8>, name: &[u8], data: &[u8], flag: u8) {
+        raw_header(out, name, data.len() as i64, flag);
+        out.extend_from_slice(data);
+        out.resize(out.len() + padding(data.len() as u64) as usize, 0);
+    }
+
+    /// A header block whose size field says `size`, with no data after it.
+    fn raw_header(out: &mut Vec<u8>, name: &[u8], size: i64, flag: u8) {
         let mut b = [0u8; 512];
         b[..name.len()].copy_from_slice(name);
         block::format_octal(&mut b[100..108], 0);
         block::format_octal(&mut b[108..116], 0);
         block::format_octal(&mut b[116..124], 0);
-        block::format_octal(&mut b[124..136], data.len() as i64);
+        block::format_octal(&mut b[124..136], size);
         block::format_octal(&mut b[136..148], 0);
         b[156] = flag;
         block::set_format_and_checksum(&mut b, flag == b'L' || flag == b'K');
         out.extend_from_slice(&b);
-        out.extend_from_slice(data);
-        out.resize(out.len() + padding(data.len() as u64) as usize, 0);
+    }
+
+    /// Go ignores a GNU long name that is all NUL: the entry keeps its header's name.
+    #[test]
+    fn an_all_nul_gnu_long_name_is_ignored() {
+        let mut out = Vec::new();
+        raw_file(&mut out, b"././@LongLink", &[0u8; 40], b'L');
+        raw_file(&mut out, b"own-name", b"abc", b'0');
+        out.resize(out.len() + 1024, 0);
+        let e = parse_archive(&out, &limits()).unwrap();
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].header.name, b"own-name");
+        assert_eq!(e[0].extension_offset, Some(0));
+        assert_eq!(e[0].payload_len, 3);
+    }
+
+    /// Go's old-style NUL typeflag: a directory when the (final) name ends in `/`, a
+    /// regular file otherwise; a directory reads no data whatever its size field says.
+    #[test]
+    fn a_nul_typeflag_with_a_trailing_slash_is_a_directory() {
+        let mut out = Vec::new();
+        raw_header(&mut out, b"old-dir/", 5, 0);
+        raw_file(&mut out, b"old-file", b"abc", 0);
+        raw_file(&mut out, b"././@LongLink", b"long-dir/\0", b'L');
+        raw_header(&mut out, b"short", 0, 0);
+        out.resize(out.len() + 1024, 0);
+        let e = parse_archive(&out, &limits()).unwrap();
+        let kinds: Vec<(&[u8], u8)> = e
+            .iter()
+            .map(|e| (e.header.name.as_slice(), e.header.typeflag))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (&b"old-dir/"[..], b'5'),
+                (&b"old-file"[..], b'0'),
+                (&b"long-dir/"[..], b'5'),
+            ]
+        );
+        assert_eq!(e[0].payload_len, 0);
+        assert_eq!(e[1].header_offset, 512);
+        assert_eq!(e[1].payload_len, 3);
+    }
+
+    /// Go reads no data for header-only types, whatever their size field says: the next
+    /// header follows immediately.
+    #[test]
+    fn header_only_types_read_no_data_despite_a_size() {
+        for flag in [b'1', b'2', b'3', b'4', b'5', b'6'] {
+            let mut out = Vec::new();
+            raw_header(&mut out, b"special", 1000, flag);
+            raw_file(&mut out, b"next", b"xy", b'0');
+            out.resize(out.len() + 1024, 0);
+            let e = parse_archive(&out, &limits()).unwrap();
+            assert_eq!(e.len(), 2, "typeflag {}", flag as char);
+            assert_eq!(e[0].header.typeflag, flag);
+            assert_eq!((e[0].payload_len, e[0].padding), (0, 0));
+            assert_eq!(e[1].header_offset, 512, "typeflag {}", flag as char);
+            assert_eq!(e[1].header.name, b"next");
+            assert_eq!(e[1].payload_len, 2);
+        }
     }
 
     #[test]

@@ -5,13 +5,16 @@
 //!
 //! * an existing local file: the blob itself;
 //! * an `http(s)://` URL of a registry blob, `SCHEME://HOST[:PORT][/PREFIX]/v2/REPO/blobs/DIGEST`
-//!   (other URLs, such as signed object-store URLs, are not supported yet);
+//!   (without a query), read like a reference, mirrors included;
+//! * any other `http(s)://` URL (a file on a web server, a signed object-store URL): read
+//!   from that URL alone ([`RangeReader::for_url`]); `--mirror` and `--config` are usage
+//!   errors with it;
 //! * a reference `[REGISTRY/]REPO@sha256:<hex>`, resolved as containerd does: no registry
 //!   means `docker.io` (and `library/` for one-component names), `docker.io` is served by
 //!   `registry-1.docker.io`, and the origin is `https` unless `--plain-http` is given or the
 //!   registry is `localhost` or a loopback address.
 //!
-//! Remote blobs are read with [`RangeReader`]: `--mirror` URLs first (in order), then the
+//! Registry blobs are read with [`RangeReader`]: `--mirror` URLs first (in order), then the
 //! mirrors `--config` gives for the registry, then the origin.
 
 use std::fs::File;
@@ -19,13 +22,15 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use clap::Args;
+use clap::error::ErrorKind;
 use estargz::ReadAt;
 use estargz::reader::{Reader, ReaderOptions};
 use estargz_mirror::config::parse_config;
-use estargz_mirror::{Endpoint, MirrorConfig, RangeReader};
+use estargz_mirror::{Endpoint, MirrorConfig, RangeReader, UreqTransport};
 use estargz_verifier::Digest;
 
 use crate::verify::parse_digest;
@@ -33,8 +38,8 @@ use crate::verify::parse_digest;
 /// Arguments of `esgz cat`.
 #[derive(Debug, Args)]
 pub(crate) struct CatArgs {
-    /// The blob: a local file, an `http(s)://…/v2/REPO/blobs/DIGEST` URL, or
-    /// `REGISTRY/REPO@sha256:…`.
+    /// The blob: a local file, an `http(s)://` URL (of a registry blob,
+    /// `…/v2/REPO/blobs/DIGEST`, or of any file), or `REGISTRY/REPO@sha256:…`.
     source: PathBuf,
     /// The file to print.
     path: String,
@@ -60,6 +65,7 @@ pub(crate) fn run_cat(args: &CatArgs) -> Result<(), String> {
     match classify(args)? {
         Source::Local(path) => cat_local(args, &path),
         Source::Remote(blob) => cat_remote(args, &blob),
+        Source::Url(url) => cat_url(args, &url),
     }
 }
 
@@ -68,6 +74,8 @@ pub(crate) fn run_cat(args: &CatArgs) -> Result<(), String> {
 enum Source {
     Local(PathBuf),
     Remote(RemoteBlob),
+    /// Any other http(s) URL, read as it is.
+    Url(String),
 }
 
 /// A blob in a registry.
@@ -95,7 +103,7 @@ fn classify(args: &CatArgs) -> Result<Source, String> {
         return Ok(Source::Local(args.source.clone()));
     };
     if text.starts_with("http://") || text.starts_with("https://") {
-        parse_blob_url(text).map(Source::Remote)
+        Ok(parse_blob_url(text).map_or_else(|| Source::Url(text.to_owned()), Source::Remote))
     } else if text.contains("://") {
         Err(format!(
             "{text}: unsupported URL scheme; give an http(s) URL, a reference or a local blob"
@@ -107,33 +115,23 @@ fn classify(args: &CatArgs) -> Result<Source, String> {
     }
 }
 
-/// Parses `SCHEME://AUTHORITY[/PREFIX]/v2/REPO/blobs/DIGEST`.
-fn parse_blob_url(url: &str) -> Result<RemoteBlob, String> {
-    let unsupported = || {
-        format!(
-            "{url}: only registry blob URLs (SCHEME://HOST/v2/REPO/blobs/sha256:...) are \
-             supported yet"
-        )
-    };
+/// Parses `SCHEME://AUTHORITY[/PREFIX]/v2/REPO/blobs/DIGEST` (no query or fragment);
+/// `None` for any other URL.
+fn parse_blob_url(url: &str) -> Option<RemoteBlob> {
     if url.contains(['?', '#']) {
-        return Err(unsupported());
+        return None;
     }
-    let (scheme, rest) = url.split_once("://").ok_or_else(unsupported)?;
-    let (authority, path) = rest.split_once('/').ok_or_else(unsupported)?;
-    if authority.is_empty() {
-        return Err(format!("{url}: no host"));
-    }
+    let (scheme, rest) = url.split_once("://")?;
+    let (authority, path) = rest.split_once('/')?;
     let path = format!("/{path}");
-    let v2 = path.find("/v2/").ok_or_else(unsupported)?;
+    let v2 = path.find("/v2/")?;
     let prefix = &path[..v2];
-    let (repo, digest) = path[v2 + 4..]
-        .rsplit_once("/blobs/")
-        .ok_or_else(unsupported)?;
-    let digest = check_digest(digest).map_err(|e| format!("{url}: {e}"))?;
-    if repo.is_empty() {
-        return Err(unsupported());
+    let (repo, digest) = path[v2 + 4..].rsplit_once("/blobs/")?;
+    let digest = check_digest(digest).ok()?;
+    if authority.is_empty() || repo.is_empty() {
+        return None;
     }
-    Ok(RemoteBlob {
+    Some(RemoteBlob {
         registry: authority.to_owned(),
         origin: format!("{scheme}://{authority}{prefix}"),
         repo: repo.to_owned(),
@@ -246,18 +244,51 @@ fn cat_remote(args: &CatArgs, blob: &RemoteBlob) -> Result<(), String> {
     // (`bytes=-65536`) and keeps the tail, from which the footer and TOC are read.
     let source = RangeReader::new(config, &blob.repo, &blob.digest, None)
         .map_err(|e| format!("{name}: {e}"))?;
+    cat_ranges(args, &name, source, |i| {
+        if i < mirrors { "mirror" } else { "origin" }
+    })
+}
+
+/// Reads a plain URL; `--mirror` and `--config` are usage errors (exit 2) with it.
+fn cat_url(args: &CatArgs, url: &str) -> Result<(), String> {
+    // The query may carry a signature: it is not shown.
+    let name = url.split(['?', '#']).next().unwrap_or(url);
+    if !args.mirrors.is_empty() || args.config.is_some() {
+        clap::Error::raw(
+            ErrorKind::ArgumentConflict,
+            format!("--mirror and --config apply to registry blobs, not to the URL {name}\n"),
+        )
+        .exit();
+    }
+    let source = RangeReader::for_url(
+        url,
+        None,
+        estargz_mirror::ReaderOptions::default(),
+        Arc::new(UreqTransport::new()),
+    )
+    .map_err(|e| format!("{name}: {e}"))?;
+    cat_ranges(args, name, source, |_| "url")
+}
+
+/// Prints the file from a remote blob; `--stats` names endpoint `i` by `role(i)`.
+fn cat_ranges(
+    args: &CatArgs,
+    name: &str,
+    source: RangeReader,
+    role: impl Fn(usize) -> &'static str,
+) -> Result<(), String> {
     let mut options = ReaderOptions::default();
     options.toc.expected_digest = args.toc_digest;
     let reader = source
         .open_estargz(options)
         .map_err(|e| format!("{name}: {e}"))?;
-    let delivered = copy_file(&reader, &name, &args.path)?;
+    let delivered = copy_file(&reader, name, &args.path)?;
     if args.stats {
         let metrics = reader.source().metrics();
         for (i, endpoint) in metrics.endpoints.iter().enumerate() {
-            let role = if i < mirrors { "mirror" } else { "origin" };
             eprintln!(
-                "{role} {} requests={} received={} failures={} fallbacks={} retries={}",
+                "{} {} requests={} received={} failures={} fallbacks={} retries={}",
+                role(i),
                 endpoint.endpoint,
                 endpoint.requests,
                 endpoint.bytes_received,
@@ -407,7 +438,13 @@ mod tests {
             .unwrap(),
             blob("m.example", "https://m.example/cache", "a/b")
         );
-        assert!(parse_blob_url("https://s3.example/bucket/blob?sig=1").is_err());
-        assert!(parse_blob_url("https://s3.example/bucket/blob").is_err());
+        for other in [
+            "https://s3.example/bucket/blob?sig=1",
+            "https://s3.example/bucket/blob",
+            "https://s3.example/v2/a/blobs/sha256:1234",
+            &format!("https://s3.example/v2/a/blobs/sha256:{HEX}?X-Sig=1"),
+        ] {
+            assert_eq!(parse_blob_url(other), None, "{other}");
+        }
     }
 }
