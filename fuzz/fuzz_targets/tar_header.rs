@@ -34,6 +34,11 @@ fuzz_target!(|data: &[u8]| {
         if ty == tar::EntryType::XGlobalHeader {
             continue;
         }
+        // Go (and we) read the USTAR prefix whenever the magic is "ustar\0"; the tar crate
+        // only when the version field is also "00" (regressions/tar_header/crash-058c691c…).
+        if header.as_ustar().is_none() && header.as_bytes()[257..263] == *b"ustar\0" {
+            return;
+        }
         let path = entry.path_bytes().into_owned();
         // Go (and we) read an old-style NUL typeflag as a directory when the final name
         // (after PAX and GNU long names) ends in '/'; the tar crate keeps it a regular file

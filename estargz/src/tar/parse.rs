@@ -908,6 +908,23 @@ mod tests {
         assert_eq!(e[0].payload_len, 3);
     }
 
+    /// Go reads the USTAR prefix whenever the magic is `ustar\0`, whatever the version field
+    /// says (fuzz/regressions/tar_header/crash-058c691c…: version `0\0`).
+    #[test]
+    fn a_ustar_magic_with_any_version_uses_the_prefix() {
+        let mut out = Vec::new();
+        raw_header(&mut out, b"file", 0, b'0');
+        let block: &mut Block = (&mut out[..512]).try_into().unwrap();
+        block[345..351].copy_from_slice(b"prefix");
+        block[263..265].copy_from_slice(b"0\0");
+        let (sum, _) = block::checksums(block);
+        block::format_octal(&mut block[148..155], sum);
+        out.resize(out.len() + 1024, 0);
+        let e = parse_archive(&out, &limits()).unwrap();
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].header.name, b"prefix/file");
+    }
+
     /// Go's old-style NUL typeflag: a directory when the (final) name ends in `/`, a
     /// regular file otherwise; a directory reads no data whatever its size field says.
     #[test]
