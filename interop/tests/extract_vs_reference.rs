@@ -1,5 +1,6 @@
 //! Extraction against two references: for every corpus tar the reference accepts (and
-//! the Debian minbase layer), the reference builds the blob; we extract it, the reference
+//! the Debian minbase layer), the reference builds the blob (gzip; for the corpus also
+//! zstd:chunked); we extract it, the reference
 //! extracts it (`esgz-ref extract`), and GNU tar extracts the source tar. The three trees
 //! must agree on names, types, modes, owners, link targets, hardlink groups, device
 //! numbers, contents and the modification times of files and symlinks; extended
@@ -168,14 +169,26 @@ fn without_xattrs(tree: &Tree) -> Tree {
         .collect()
 }
 
-/// Extracts `tar` three ways and returns the differences found.
-fn compare(name: &str, tar: &Path) -> Vec<String> {
+/// How the reference builds the blob that is extracted.
+#[derive(Clone, Copy, PartialEq)]
+enum Compression {
+    Gzip,
+    ZstdChunked,
+}
+
+/// Extracts `tar` three ways (from a blob the reference builds with `compression`) and
+/// returns the differences found.
+fn compare(name: &str, tar: &Path, compression: Compression) -> Vec<String> {
     let work = work_dir!();
-    let scratch = scratch_dir(work, &format!("extract-{name}")).unwrap();
+    let zstd = compression == Compression::ZstdChunked;
+    let scratch_name = format!("extract-{name}{}", if zstd { "-zstd" } else { "" });
+    let scratch = scratch_dir(work, &scratch_name).unwrap();
     let blob = scratch.join("blob");
-    // Level 1: the tree does not depend on the level, and Go's level 9 dominates the time.
+    // gzip level 1: the tree does not depend on the level, and Go's level 9 dominates the
+    // time. zstd:chunked at the reference's default level.
     let build_options = BuildOptions {
-        level: Some(1),
+        level: (!zstd).then_some(1),
+        zstd,
         ..BuildOptions::default()
     };
     let built = reference(work)
@@ -187,6 +200,12 @@ fn compare(name: &str, tar: &Path) -> Vec<String> {
     let mut options = ReaderOptions::default();
     options.toc.expected_digest = Some(Digest::parse(&built.toc_digest).unwrap());
     let reader = Reader::open(File::open(&blob).unwrap(), options).unwrap();
+    assert_eq!(
+        reader.footer().kind() == estargz_toc::FooterKind::ZstdChunkedV1,
+        zstd,
+        "{name}: footer {}",
+        reader.footer().kind()
+    );
     reader
         .extract_to(&ours, &ExtractOptions::default())
         .unwrap();
@@ -265,7 +284,22 @@ fn corpus_trees_match_the_reference_and_gnu_tar() {
     let mut problems = Vec::new();
     let mut compared = 0;
     for tar in corpus.accepted() {
-        problems.extend(compare(&tar.file, &tar.path));
+        problems.extend(compare(&tar.file, &tar.path, Compression::Gzip));
+        compared += 1;
+    }
+    assert!(compared >= 20, "only {compared} corpus tars");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The same for zstd:chunked blobs the reference builds: our reader decodes zstd frames,
+/// the trees must not change.
+#[test]
+fn corpus_zstd_chunked_trees_match_the_reference_and_gnu_tar() {
+    let corpus = corpus(work_dir!()).unwrap();
+    let mut problems = Vec::new();
+    let mut compared = 0;
+    for tar in corpus.accepted() {
+        problems.extend(compare(&tar.file, &tar.path, Compression::ZstdChunked));
         compared += 1;
     }
     assert!(compared >= 20, "only {compared} corpus tars");
@@ -275,7 +309,7 @@ fn corpus_trees_match_the_reference_and_gnu_tar() {
 #[test]
 fn the_minbase_layer_matches_the_reference_and_gnu_tar() {
     let tar = minbase_tar(work_dir!()).unwrap();
-    let problems = compare("minbase.tar", tar);
+    let problems = compare("minbase.tar", tar, Compression::Gzip);
     assert!(
         problems.is_empty(),
         "{}",
