@@ -190,23 +190,14 @@ impl<S: ReadAt + ?Sized, K: MemberSink + ?Sized> Planner<'_, S, K> {
         landmark: bool,
         at: u64,
     ) -> Result<()> {
-        let kind = match header.typeflag {
-            b'0' => EntryType::Reg,
-            b'1' => EntryType::Hardlink,
-            b'2' => EntryType::Symlink,
-            b'3' => EntryType::Char,
-            b'4' => EntryType::Block,
-            b'5' => EntryType::Dir,
-            b'6' => EntryType::Fifo,
-            other => {
-                return Err(Error::UnsupportedInput {
-                    reason: format!(
-                        "tar entry {:?} at offset {at} has type {:?}, which eStargz cannot hold",
-                        String::from_utf8_lossy(&header.name),
-                        char::from(other)
-                    ),
-                });
-            }
+        let Some(kind) = header.toc_type() else {
+            return Err(Error::UnsupportedInput {
+                reason: format!(
+                    "tar entry {:?} at offset {at} has type {:?}, which eStargz cannot hold",
+                    String::from_utf8_lossy(&header.name),
+                    char::from(header.typeflag)
+                ),
+            });
         };
         let mut ent = TocEntry {
             name: GoString::from(header.name.clone()),

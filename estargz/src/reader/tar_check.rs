@@ -302,15 +302,8 @@ fn mismatch(h: &TarHeader, e: &TocEntry, index: &Index, position: usize) -> Opti
             "{field} is {tar:?} in the tar header, {toc:?} in the TOC"
         ))
     };
-    let kind = match h.typeflag {
-        b'0' => EntryType::Reg,
-        b'1' => EntryType::Hardlink,
-        b'2' => EntryType::Symlink,
-        b'3' => EntryType::Char,
-        b'4' => EntryType::Block,
-        b'5' => EntryType::Dir,
-        b'6' => EntryType::Fifo,
-        other => return differs("the type", &char::from(other), &e.kind.to_string()),
+    let Some(kind) = h.toc_type() else {
+        return differs("the type", &char::from(h.typeflag), &e.kind.to_string());
     };
     if kind != e.kind {
         return differs("the type", &kind.to_string(), &e.kind.to_string());

@@ -243,6 +243,22 @@ impl TarHeader {
         }
     }
 
+    /// The TOC entry type of a header as written into a blob (type flags `'0'` to `'6'`);
+    /// `None` for every other flag, which eStargz cannot hold.
+    pub(crate) fn toc_type(&self) -> Option<estargz_toc::EntryType> {
+        use estargz_toc::EntryType;
+        Some(match self.typeflag {
+            b'0' => EntryType::Reg,
+            b'1' => EntryType::Hardlink,
+            b'2' => EntryType::Symlink,
+            b'3' => EntryType::Char,
+            b'4' => EntryType::Block,
+            b'5' => EntryType::Dir,
+            b'6' => EntryType::Fifo,
+            _ => return None,
+        })
+    }
+
     /// What kind of file this is.
     pub fn kind(&self) -> EntryKind {
         match self.typeflag {
