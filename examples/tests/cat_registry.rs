@@ -4,12 +4,15 @@
 //! registry) exit with 1 and a message.
 
 use std::net::TcpListener;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Arc;
 
 use estargz::tar::{TarHeader, encode_end_of_archive, encode_header, padding};
 use estargz::{Compression, Encoder};
 use estargz_mirror::testing::{Behaviour, Log, Server};
+
+mod common;
+use common::esgz;
 
 const REPO: &str = "demo/repo";
 const SMALL: &str = "etc/hello.txt";
@@ -81,13 +84,6 @@ fn fixture() -> Fixture {
         origin,
         mirror,
     }
-}
-
-fn esgz(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_esgz"))
-        .args(args)
-        .output()
-        .expect("running esgz")
 }
 
 /// The numbers of the `total requests=N received=B delivered=D` last line of `stderr`.

@@ -4,24 +4,19 @@
 //! `--mirror` with such a URL is a usage error.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Arc;
 use std::time::Duration;
 
 use estargz_mirror::testing::{Behaviour, Log, Server};
 
+mod common;
+use common::{TOC_DIGEST, esgz};
+
 const FILE: &str = "usr/share/doc/hello/README";
-const TOC_DIGEST: &str = "sha256:386a8a6bae1bac92248dce7c57d51c30caaa49c6d2ca17395e92bfadc5959647";
 
 fn sample() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/sample.esgz")
-}
-
-fn esgz(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_esgz"))
-        .args(args)
-        .output()
-        .expect("running esgz")
 }
 
 fn assert_ok(out: &Output) {

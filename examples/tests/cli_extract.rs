@@ -3,20 +3,12 @@
 //! the problem and writes nothing; missing arguments exit 2.
 
 use std::fs;
-use std::process::{Command, Output};
 
 use estargz::Encoder;
 use estargz::tar::{TarHeader, encode_end_of_archive, encode_header, padding};
 
-const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample.esgz");
-const TOC_DIGEST: &str = "sha256:386a8a6bae1bac92248dce7c57d51c30caaa49c6d2ca17395e92bfadc5959647";
-
-fn esgz(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_esgz"))
-        .args(args)
-        .output()
-        .expect("running esgz")
-}
+mod common;
+use common::{SAMPLE, TOC_DIGEST, esgz};
 
 #[test]
 fn extracts_the_sample() {

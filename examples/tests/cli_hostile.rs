@@ -5,7 +5,7 @@
 #[path = "../../estargz/tests/hostile/blobs.rs"]
 mod blobs;
 
-use std::process::Command;
+mod common;
 
 /// What `esgz` must do with one hostile blob.
 struct Case {
@@ -71,10 +71,7 @@ const CASES: &[Case] = &[
 
 /// Runs `esgz args`, checks it did not panic, and returns its exit code and stderr.
 fn esgz(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_esgz"))
-        .args(args)
-        .output()
-        .expect("running esgz");
+    let out = common::esgz(args);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(
         !stderr.contains("panicked"),

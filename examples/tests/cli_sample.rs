@@ -2,17 +2,8 @@
 //! no Go toolchain needed: listing, verification against the known TOC digest, reading a
 //! file, and exit code 1 on a wrong TOC digest.
 
-use std::process::{Command, Output};
-
-const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample.esgz");
-const TOC_DIGEST: &str = "sha256:386a8a6bae1bac92248dce7c57d51c30caaa49c6d2ca17395e92bfadc5959647";
-
-fn esgz(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_esgz"))
-        .args(args)
-        .output()
-        .expect("running esgz")
-}
+mod common;
+use common::{SAMPLE, TOC_DIGEST, esgz};
 
 #[test]
 fn lists_the_sample() {

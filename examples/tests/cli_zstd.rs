@@ -4,17 +4,12 @@
 #![cfg(feature = "zstd")]
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample.esgz");
+mod common;
+use common::{SAMPLE, esgz};
+
 const HELLO: &[u8] = b"#!/bin/sh\necho hello from a lazily pulled layer\n";
-
-fn esgz(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_esgz"))
-        .args(args)
-        .output()
-        .expect("running esgz")
-}
 
 fn ok(out: &Output) -> &[u8] {
     assert!(

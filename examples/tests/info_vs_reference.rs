@@ -2,17 +2,12 @@
 //! the generated corpus, and fail with exit code 1 (never a panic) on damaged blobs.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use estargz_interop::json::{self, Value};
 use estargz_interop::{corpus, reference, scratch_dir, work_dir};
 
-fn esgz(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_esgz"))
-        .args(args)
-        .output()
-        .expect("running esgz")
-}
+mod common;
+use common::esgz;
 
 fn info_json(blob: &Path) -> Value {
     let out = esgz(&["info", "--json", blob.to_str().expect("UTF-8 path")]);
