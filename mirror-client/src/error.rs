@@ -35,10 +35,10 @@ pub enum Error {
     },
 
     /// Untrusted input exceeded a configured limit.
-    #[error("limit exceeded: {what} (limit {limit}, got {actual})")]
+    #[error("limit exceeded: {kind} (limit {limit}, got {actual})")]
     LimitExceeded {
-        /// Which limit, e.g. `"multipart parts"`.
-        what: &'static str,
+        /// Which limit.
+        kind: LimitKind,
         /// The configured limit.
         limit: u64,
         /// The value that was reached (at least this much).
@@ -109,6 +109,42 @@ pub enum Error {
     },
 }
 
+/// Which limit an [`Error::LimitExceeded`] names.
+#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
+#[non_exhaustive]
+pub enum LimitKind {
+    /// Bytes before the first boundary of a `multipart/byteranges` body
+    /// ([`MultipartLimits::max_preamble`](crate::MultipartLimits::max_preamble)).
+    MultipartPreambleBytes,
+    /// Whitespace after a multipart delimiter (bounded by
+    /// [`MultipartLimits::max_header_size`](crate::MultipartLimits::max_header_size)).
+    MultipartDelimiterPadding,
+    /// Bytes of one multipart part's header block
+    /// ([`MultipartLimits::max_header_size`](crate::MultipartLimits::max_header_size)).
+    MultipartPartHeaderBytes,
+    /// Parts in one multipart body
+    /// ([`MultipartLimits::max_parts`](crate::MultipartLimits::max_parts)).
+    MultipartParts,
+    /// Bytes one read may ask for
+    /// ([`ReaderOptions::max_read_bytes`](crate::ReaderOptions::max_read_bytes)).
+    ReadBytes,
+    /// Bytes of a token endpoint's reply (1 MiB).
+    TokenReplyBytes,
+}
+
+impl fmt::Display for LimitKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::MultipartPreambleBytes => "multipart preamble bytes",
+            Self::MultipartDelimiterPadding => "multipart delimiter padding",
+            Self::MultipartPartHeaderBytes => "multipart part header bytes",
+            Self::MultipartParts => "multipart parts",
+            Self::ReadBytes => "bytes per read",
+            Self::TokenReplyBytes => "bytes of a token endpoint's reply",
+        })
+    }
+}
+
 /// The kind of a [`Error::Transport`] failure.
 #[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
 #[non_exhaustive]
@@ -168,9 +204,9 @@ impl Error {
     }
 
     /// Shorthand for [`Error::LimitExceeded`].
-    pub(crate) fn limit(what: &'static str, limit: u64, actual: u64) -> Self {
+    pub(crate) fn limit(kind: LimitKind, limit: u64, actual: u64) -> Self {
         Self::LimitExceeded {
-            what,
+            kind,
             limit,
             actual,
         }
@@ -260,7 +296,7 @@ mod tests {
         );
         let e = Error::config("", "TOML syntax");
         assert_eq!(e.to_string(), "invalid config: TOML syntax");
-        let e = Error::limit("multipart parts", 2, 3);
+        let e = Error::limit(LimitKind::MultipartParts, 2, 3);
         assert_eq!(
             e.to_string(),
             "limit exceeded: multipart parts (limit 2, got 3)"

@@ -51,7 +51,10 @@
 //!   exactly the bytes still missing (after a truncated body, a dropped part, a failover);
 //! * reads a whole-body 200 (a cold pull-through cache, S3) only up to the last byte the
 //!   read needs, serves every range of the read from that one body, and drops the
-//!   connection;
+//!   connection; when that would read more than 10 % beyond the needed bytes
+//!   ([`ReaderOptions::whole_body_overread_percent`]) and another endpoint is left, it
+//!   drops the reply unread and asks the next endpoint (the mirror keeps filling its
+//!   cache and serves ranges once warm);
 //! * follows redirects itself (never carrying `Authorization` or configured headers to
 //!   another host), caches the target per endpoint until it expires or is refused;
 //! * answers Bearer challenges with tokens from the challenge's realm, cached per
@@ -100,9 +103,17 @@
 //!   with each status, back-off and `Retry-After`, blob URLs with `ns`, redirect targets
 //!   and their lifetime. Time and randomness are arguments.
 //!
-//! The I/O is a [`Transport`] trait (send a `GET` as an `http::Request<()>`, get the status,
-//! headers and a `Read` body, with connect, first-byte and stalled-body timeouts) and
-//! [`reader`], which drives the policy over it with threads, locks and clocks.
+//! The loops that drive the policy (failover, retries and back-off, redirects, tokens,
+//! single-flight, the size probe) are written once, as async code over a small private
+//! I/O interface (send, read a body, sleep, wait for another task's result), and driven
+//! two ways:
+//!
+//! * blocking ([`RangeReader`], the default): a [`Transport`] (send a `GET` as an
+//!   `http::Request<()>`, get the status, headers and a `Read` body, with connect,
+//!   first-byte and stalled-body timeouts), `std::thread::sleep` and condition
+//!   variables, run by a few-line executor on the calling thread: no runtime is created;
+//! * async (`AsyncRangeReader`, feature `reqwest`): `reqwest` and tokio timers on the
+//!   caller's runtime, which it never replaces or nests.
 //!
 //! # What it does not do
 //!
@@ -110,7 +121,7 @@
 //!   `estargz` crate checks chunk digests; pass a verifier to
 //!   [`RangeReader::read_ranges_verified`] to have rejected bytes fetched elsewhere).
 //! * No cache of blob bytes, on disk or in memory, and no background prefetch.
-//! * No async API yet, no hedged requests, and no request-rate budget per origin.
+//! * No hedged requests, and no request-rate budget per origin.
 //! * No HTTP proxies (`HTTP_PROXY`) and no TLS client certificates.
 //!
 //! # Crate features
@@ -118,6 +129,11 @@
 //! * `ureq` (default): `UreqTransport`, a [`Transport`] on `ureq` 3 with rustls (ring,
 //!   webpki roots), no content decoding and no automatic redirects. Without it, bring your
 //!   own [`Transport`] and use [`RangeReader::with_transport`].
+//! * `reqwest`: `AsyncRangeReader` and `ReqwestTransport`, the same reader as async
+//!   methods over `reqwest` (rustls with ring, webpki roots; no HTTP/2, no proxies, no
+//!   content decoding) on the caller's tokio runtime (its time driver must be enabled).
+//!   Its futures are `Send`, and dropping one mid-read hands the ranges and tokens it
+//!   was fetching for others back to them.
 //! * `estargz`: implements `estargz::ReadAt` for [`RangeReader`], so `estargz`'s lazy,
 //!   verified reader can open a blob straight from a registry; its batch reads become
 //!   coalesced range requests. `RangeReader::open_estargz` opens the reader with its tail
@@ -184,13 +200,17 @@
 //! ```
 
 mod assembly;
+#[cfg(feature = "reqwest")]
+pub mod async_reader;
 pub mod auth;
 pub mod config;
 pub mod content_range;
 pub mod coverage;
+mod engine;
 pub mod error;
 #[cfg(feature = "estargz")]
 mod estargz_source;
+mod io;
 pub mod multipart;
 pub mod policy;
 pub mod range;
@@ -201,6 +221,8 @@ pub mod tail;
 pub mod testing;
 pub mod transport;
 
+#[cfg(feature = "reqwest")]
+pub use crate::async_reader::{AsyncRangeReader, ReqwestTransport};
 pub use crate::auth::{
     BearerChallenge, Challenge, Secret, TokenCache, TokenKey, TokenResponse, TokenState,
     challenges_from_headers, parse_www_authenticate,
@@ -211,7 +233,7 @@ pub use crate::config::{
 };
 pub use crate::content_range::ContentRange;
 pub use crate::coverage::{CoverageReport, check_coverage};
-pub use crate::error::{Error, Result, TransportErrorKind};
+pub use crate::error::{Error, LimitKind, Result, TransportErrorKind};
 pub use crate::multipart::{Boundary, Event, MultipartLimits, MultipartParser, PartHeader};
 pub use crate::policy::{Availability, HealthPolicy, MultiRange, RetryPolicy, Role};
 pub use crate::range::{

@@ -19,7 +19,7 @@
 //! Memory held between calls is at most about `max_header_size` plus 4 KiB.
 
 use crate::content_range::ContentRange;
-use crate::error::{Error, Result};
+use crate::error::{Error, LimitKind, Result};
 use crate::range::ByteRange;
 
 const WHAT: &str = "multipart body";
@@ -532,7 +532,7 @@ impl MultipartParser {
         self.preamble = self.preamble.saturating_add(n as u64);
         if self.preamble > self.limits.max_preamble {
             return Err(Error::limit(
-                "multipart preamble bytes",
+                LimitKind::MultipartPreambleBytes,
                 self.limits.max_preamble,
                 self.preamble,
             ));
@@ -587,7 +587,7 @@ impl MultipartParser {
                     not_delimiter(self)
                 } else {
                     Err(Error::limit(
-                        "multipart delimiter padding",
+                        LimitKind::MultipartDelimiterPadding,
                         self.limits.max_header_size as u64,
                         lwsp as u64,
                     ))
@@ -638,7 +638,7 @@ impl MultipartParser {
                 };
                 if buf.len() >= max {
                     return Err(Error::limit(
-                        "multipart part header bytes",
+                        LimitKind::MultipartPartHeaderBytes,
                         max as u64,
                         buf.len() as u64,
                     ));
@@ -657,7 +657,7 @@ impl MultipartParser {
                 self.parts += 1;
                 if self.parts > self.limits.max_parts {
                     return Err(Error::limit(
-                        "multipart parts",
+                        LimitKind::MultipartParts,
                         self.limits.max_parts as u64,
                         self.parts as u64,
                     ));
@@ -887,7 +887,7 @@ content-range:\n  bytes 2-3/*\n\nab\n--b-- \nepilogue\r\nmore";
         assert!(matches!(
             err,
             Error::LimitExceeded {
-                what: "multipart parts",
+                kind: LimitKind::MultipartParts,
                 ..
             }
         ));
@@ -897,11 +897,20 @@ content-range:\n  bytes 2-3/*\n\nab\n--b-- \nepilogue\r\nmore";
             ..MultipartLimits::default()
         };
         let long = format!("--b\r\nX-Long: {}\r\n", "a".repeat(100));
+        let header_limit = |e: &Error| {
+            matches!(
+                e,
+                Error::LimitExceeded {
+                    kind: LimitKind::MultipartPartHeaderBytes,
+                    ..
+                }
+            )
+        };
         let err = parse_chunks("b", &[long.as_bytes()], limits.clone()).unwrap_err();
-        assert!(matches!(err, Error::LimitExceeded { .. }));
+        assert!(header_limit(&err), "{err:?}");
         let chunks: Vec<&[u8]> = long.as_bytes().chunks(3).collect();
         let err = parse_chunks("b", &chunks, limits).unwrap_err();
-        assert!(matches!(err, Error::LimitExceeded { .. }));
+        assert!(header_limit(&err), "{err:?}");
 
         let limits = MultipartLimits {
             max_preamble: 4,

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use estargz_mirror::testing::{Behaviour, Entry, Log, Server, blob};
 use estargz_mirror::{
-    ByteRange, Endpoint, Error, MirrorConfig, MultiRange, OriginCredentials, RangeReader,
-    ReaderOptions, Secret, UreqTransport,
+    Availability, ByteRange, Endpoint, Error, LimitKind, MirrorConfig, MultiRange,
+    OriginCredentials, RangeReader, ReaderOptions, Secret, UreqTransport,
 };
 
 const SIZE: usize = 100_000;
@@ -269,8 +269,9 @@ fn a_416_to_a_long_suffix_is_asked_again_with_an_explicit_range() {
 fn ignored_range_reads_only_as_far_as_needed_and_serves_all_from_one_body() {
     let s = Setup::new(&[Behaviour::IgnoreRange], Behaviour::Honour);
     let mut o = fast();
-    // Two planned requests: the first 200 must serve both.
+    // Two planned requests: the first 200 must serve both. Any over-read is accepted here.
     o.plan.max_ranges_per_request = 1;
+    o.whole_body_overread_percent = u64::MAX;
     let r = s.reader_with(s.config(), o);
     let ranges = [br(10, 20), br(5_000, 6_000)];
     s.check(&ranges, &r.read_ranges(&ranges).unwrap());
@@ -284,7 +285,9 @@ fn ignored_range_reads_only_as_far_as_needed_and_serves_all_from_one_body() {
 #[test]
 fn multi_range_answered_with_200_is_learned() {
     let s = Setup::new(&[Behaviour::IgnoreRange], Behaviour::Honour);
-    let r = s.reader();
+    let mut o = fast();
+    o.whole_body_overread_percent = u64::MAX;
+    let r = s.reader_with(s.config(), o);
     let ranges = [br(10, 20), br(5_000, 6_000)];
     s.check(&ranges, &r.read_ranges(&ranges).unwrap());
     assert_eq!(r.endpoint_status()[0].multi_range, MultiRange::WholeBody);
@@ -302,19 +305,32 @@ fn multi_range_answered_with_200_is_learned() {
     assert_eq!(r.metrics().endpoints[0].single_range_fallbacks, 1);
 }
 
+/// A cold pull-through mirror answers a range with the whole blob: read up to the needed
+/// bytes only while the unneeded bytes before them stay within 10 % of the needed ones
+/// (the 1.1x budget); past that the reply is dropped unread and the origin serves the
+/// range, a fallback of the mirror but not a failure.
 #[test]
-fn whole_body_beyond_the_skip_limit_goes_to_the_next_endpoint() {
+fn a_whole_body_over_the_read_budget_goes_to_the_next_endpoint() {
     let s = Setup::new(&[Behaviour::IgnoreRange], Behaviour::Honour);
-    let mut o = fast();
-    o.whole_body_skip_limit = 1_000;
-    let r = s.reader_with(s.config(), o);
-    let ranges = [br(50_000, 50_010)];
+    let r = s.reader();
+    let ranges = [br(50_000, 60_000)];
     s.check(&ranges, &r.read_ranges(&ranges).unwrap());
     assert_eq!(s.servers(), ["m0", "origin"]);
     let m = r.metrics();
-    assert_eq!(m.endpoints[0].bytes_received, 0);
-    assert_eq!(m.endpoints[0].failures, 0);
-    assert_eq!(m.endpoints[0].fallbacks, 1);
+    assert_eq!(m.endpoints[0].whole_body_replies, 1, "{m:?}");
+    assert_eq!(m.endpoints[0].bytes_received, 0, "{m:?}");
+    assert_eq!(m.endpoints[0].failures, 0, "{m:?}");
+    assert_eq!(m.endpoints[0].fallbacks, 1, "{m:?}");
+    assert!(m.total_bytes_received() * 10 <= 10_000 * 11, "{m:?}");
+    assert_eq!(r.endpoint_status()[0].availability, Availability::Ready);
+
+    // Within the budget (500 unneeded bytes for 10 500 needed) the mirror's body serves it.
+    let s = Setup::new(&[Behaviour::IgnoreRange], Behaviour::Honour);
+    let r = s.reader();
+    let ranges = [br(0, 10_000), br(10_500, 11_000)];
+    s.check(&ranges, &r.read_ranges(&ranges).unwrap());
+    assert_eq!(s.servers(), ["m0"]);
+    assert_eq!(r.metrics().endpoints[0].bytes_received, 11_000);
 }
 
 #[test]
@@ -755,6 +771,22 @@ fn invalid_ranges_are_refused_without_a_request() {
         .unwrap_err();
     assert!(matches!(err, Error::InvalidArgument { .. }));
     assert!(r.read_ranges(&[]).unwrap().is_empty());
+    // A read over `max_read_bytes` names that limit by its kind.
+    let mut o = fast();
+    o.max_read_bytes = 1_000;
+    let r = s.reader_with(s.config(), o);
+    let err = r.read_ranges(&[br(0, 600), br(1_000, 1_401)]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::LimitExceeded {
+                kind: LimitKind::ReadBytes,
+                limit: 1_000,
+                actual: 1_001
+            }
+        ),
+        "{err:?}"
+    );
     assert!(s.blob_log().is_empty());
 }
 
