@@ -19,6 +19,7 @@ ESTARGZ_SRC=/usr/share/gocode/src/github.com/containerd/stargz-snapshotter/estar
 APT_PACKAGES=(
     golang-go
     golang-github-containerd-stargz-snapshotter-dev
+    golang-github-vbatts-tar-split-dev
     golang-golang-x-sys-dev
     python3
     tar
@@ -82,6 +83,8 @@ cargo fmt --all -- --check
 
 step "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+# Features no workspace member turns on: the mirror client's async API (`reqwest`).
+cargo clippy -p estargz-mirror --all-features --all-targets -- -D warnings
 
 step "tests"
 test_log=$(mktemp)
@@ -89,8 +92,12 @@ trap 'rm -f "$test_log"' EXIT
 if cargo nextest --version >/dev/null 2>&1; then
     cargo test --doc --workspace 2>&1 | tee -a "$test_log"
     cargo nextest run --workspace --no-fail-fast 2>&1 | tee -a "$test_log"
+    # The async API's tests (only these: the rest of the crate ran above).
+    cargo nextest run -p estargz-mirror --all-features --no-fail-fast \
+        -E 'binary(async_api) | test(/async/)' 2>&1 | tee -a "$test_log"
 else
     cargo test --workspace --no-fail-fast 2>&1 | tee -a "$test_log"
+    cargo test -p estargz-mirror --all-features --no-fail-fast async 2>&1 | tee -a "$test_log"
 fi
 # Totals over every runner above (cargo's "test result:" lines, nextest's "Summary").
 test_totals=$(awk '
@@ -111,6 +118,7 @@ test_totals=$(awk '
 
 step "rustdoc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+RUSTDOCFLAGS="-D warnings" cargo doc -p estargz-mirror --all-features --no-deps
 
 if [ -f fuzz/Cargo.toml ] && [ "${SKIP_FUZZ:-0}" != 1 ]; then
     step "fuzz smoke"

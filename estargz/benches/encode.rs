@@ -1,13 +1,15 @@
 //! Benchmarks: one gzip member at several levels, and whole-tar encoding of a generated
-//! in-memory tar (about 8 MiB: many small files and a few chunked ones) on 1 and 2 threads.
+//! in-memory tar (about 8 MiB: many small files and a few chunked ones) on 1 and 2 threads,
+//! with every deflate backend compiled in.
 //!
-//! Run with `cargo bench -p estargz --bench encode`; add `-- --quick` for a short run.
+//! Run with `cargo bench -p estargz --bench encode --features libdeflate` (without the
+//! feature, libdeflate is left out); add `-- --quick` for a short run.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use estargz::encoder::Encoder;
-use estargz::gzip::{Compression, compress_member};
+use estargz::gzip::{Backend, Compression, compress_member_with};
 use estargz::tar::{TarHeader, TarTime, encode_end_of_archive, encode_header, padding};
 
 /// Compressible but not trivial data: text-like runs with some noise.
@@ -53,11 +55,19 @@ fn member(c: &mut Criterion) {
     let mut group = c.benchmark_group("gzip_member_4MiB");
     group.throughput(Throughput::Bytes(input.len() as u64));
     group.sample_size(10);
-    for level in [0, 1, 6, 9] {
-        let level = Compression::new(level).unwrap_or_default();
-        group.bench_function(format!("level{level}"), |b| {
-            b.iter(|| compress_member(black_box(&input), level, false).map(|m| m.len()))
-        });
+    let level0 = Compression::NONE;
+    group.bench_function("level0", |b| {
+        b.iter(|| compress_member_with(black_box(&input), level0, Backend::default(), false))
+    });
+    for &backend in Backend::available() {
+        for level in [1, 6, 9] {
+            let level = Compression::new(level).unwrap_or_default();
+            group.bench_function(format!("{}_level{level}", id(backend)), |b| {
+                b.iter(|| {
+                    compress_member_with(black_box(&input), level, backend, false).map(|m| m.len())
+                })
+            });
+        }
     }
     group.finish();
 }
@@ -67,22 +77,31 @@ fn whole_tar(c: &mut Criterion) {
     let mut group = c.benchmark_group("encode_tar");
     group.throughput(Throughput::Bytes(input.len() as u64));
     group.sample_size(10);
-    for threads in [1, 2] {
-        let encoder = Encoder::builder()
-            .level(Compression::new(6).unwrap_or_default())
-            .chunk_size(1 << 20)
-            .threads(threads)
-            .build();
-        let Ok(encoder) = encoder else { return };
-        group.bench_function(format!("level6_threads{threads}"), |b| {
-            b.iter(|| {
-                encoder
-                    .encode_read_at(black_box(&input[..]), std::io::sink())
-                    .map(|e| e.blob_size)
-            })
-        });
+    for &backend in Backend::available() {
+        for threads in [1, 2] {
+            let encoder = Encoder::builder()
+                .level(Compression::new(6).unwrap_or_default())
+                .backend(backend)
+                .chunk_size(1 << 20)
+                .threads(threads)
+                .build();
+            let Ok(encoder) = encoder else { return };
+            let name = format!("{}_level6_threads{threads}", id(backend));
+            group.bench_function(name, |b| {
+                b.iter(|| {
+                    encoder
+                        .encode_read_at(black_box(&input[..]), std::io::sink())
+                        .map(|e| e.blob_size)
+                })
+            });
+        }
     }
     group.finish();
+}
+
+/// The backend's library name without its version, for benchmark names.
+fn id(backend: Backend) -> &'static str {
+    backend.name().split(' ').next().unwrap_or_default()
 }
 
 criterion_group!(benches, member, whole_tar);

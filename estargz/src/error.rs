@@ -40,6 +40,26 @@ pub enum Error {
         reason: String,
     },
 
+    /// The blob's footer says its TOC is stored in a separate blob (the external-TOC
+    /// eStargz variant), and no TOC blob was given: open it with
+    /// [`Reader::open_with_external_toc`](crate::reader::Reader::open_with_external_toc)
+    /// or [`load_external_toc`](crate::reader::load_external_toc).
+    #[error(
+        "the blob's footer says its TOC is stored in a separate blob (external TOC); \
+         give that TOC blob to read it"
+    )]
+    TocIsExternal,
+
+    /// A separate TOC blob was given, but the blob's footer points at a TOC stored in the
+    /// blob itself.
+    #[error(
+        "a separate TOC blob was given, but the blob's {footer} footer points at a TOC in the blob"
+    )]
+    TocIsEmbedded {
+        /// The blob's footer layout.
+        footer: estargz_toc::FooterKind,
+    },
+
     /// The member that should hold the TOC does not (wrong tar entry name, missing header,
     /// truncated JSON).
     #[error("TOC member at blob offset {offset}: {reason}")]
@@ -64,8 +84,8 @@ pub enum Error {
     /// Input exceeded one of the configured limits.
     #[error("limit exceeded: {limit} is {actual}, the maximum is {max}")]
     LimitExceeded {
-        /// Which limit.
-        limit: &'static str,
+        /// Which limit: the option that sets it, or the bound of the format or platform.
+        limit: LimitKind,
         /// The value found in the input (or a lower bound of it).
         actual: u64,
         /// The configured maximum.
@@ -184,12 +204,83 @@ pub enum Error {
 }
 
 impl Error {
-    /// Wraps an I/O error with what was being done.
+    /// Wraps an I/O error with what was being done; an error of ours that travelled
+    /// through an `io::Read` (a limit of [`MultiMemberDecoder`](crate::gzip::MultiMemberDecoder))
+    /// comes back as itself.
     pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Self {
-        Self::Io {
-            context: context.into(),
-            source,
+        match source.downcast::<Self>() {
+            Ok(e) => e,
+            Err(source) => Self::Io {
+                context: context.into(),
+                source,
+            },
         }
+    }
+}
+
+/// Names the limit an [`Error::LimitExceeded`] or a
+/// [`TarError::LimitExceeded`](crate::tar::TarError::LimitExceeded) reports: the option that
+/// sets it, or the bound of the format or the platform. Its `Display` names the option and
+/// what it bounds.
+#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
+#[non_exhaustive]
+pub enum LimitKind {
+    /// [`TarLimits::max_pax_size`](crate::tar::TarLimits::max_pax_size).
+    PaxSize,
+    /// [`TarLimits::max_long_name_size`](crate::tar::TarLimits::max_long_name_size).
+    LongNameSize,
+    /// [`TarLimits::max_sparse_entries`](crate::tar::TarLimits::max_sparse_entries).
+    SparseEntries,
+    /// [`TarLimits::max_sparse_size`](crate::tar::TarLimits::max_sparse_size).
+    SparseSize,
+    /// [`TarLimits::max_xattr_size`](crate::tar::TarLimits::max_xattr_size).
+    XattrSize,
+    /// [`TarLimits::max_entries`](crate::tar::TarLimits::max_entries).
+    TarEntries,
+    /// [`TarLimits::max_gzip_members`](crate::tar::TarLimits::max_gzip_members).
+    GzipMembers,
+    /// The `limit` argument of [`gzip::decode_member`](crate::gzip::decode_member) or
+    /// `zstd::decode_frame`: decompressed bytes of one gzip member or zstd frame.
+    MemberBytes,
+    /// [`ReaderOptions::max_chunk_bytes`](crate::reader::ReaderOptions::max_chunk_bytes).
+    ChunkBytes,
+    /// [`ReaderOptions::max_fetch_bytes`](crate::reader::ReaderOptions::max_fetch_bytes).
+    FetchBytes,
+    /// [`ReaderOptions::max_read_to_vec_bytes`](crate::reader::ReaderOptions::max_read_to_vec_bytes).
+    ReadToVecBytes,
+    /// [`ReaderOptions::header_slack`](crate::reader::ReaderOptions::header_slack).
+    HeaderSlack,
+    /// What this platform can address (`usize::MAX`): a size from the input that cannot
+    /// be held in memory at all.
+    AddressSpace,
+    /// The 4 GiB a zstd skippable frame can hold (the zstd:chunked TOC's frame).
+    SkippableFrame,
+}
+
+impl std::fmt::Display for LimitKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::PaxSize => "TarLimits::max_pax_size (bytes of a PAX extended header)",
+            Self::LongNameSize => "TarLimits::max_long_name_size (bytes of a GNU long name)",
+            Self::SparseEntries => "TarLimits::max_sparse_entries (entries of a sparse map)",
+            Self::SparseSize => "TarLimits::max_sparse_size (real size of a sparse file)",
+            Self::XattrSize => "TarLimits::max_xattr_size (xattr bytes of one entry)",
+            Self::TarEntries => "TarLimits::max_entries (entries of a tar archive)",
+            Self::GzipMembers => "TarLimits::max_gzip_members (gzip members of the input)",
+            Self::MemberBytes => "decompressed bytes of one member (the decode limit)",
+            Self::ChunkBytes => "ReaderOptions::max_chunk_bytes (uncompressed bytes of one chunk)",
+            Self::FetchBytes => {
+                "ReaderOptions::max_fetch_bytes (compressed bytes fetched in one range)"
+            }
+            Self::ReadToVecBytes => {
+                "ReaderOptions::max_read_to_vec_bytes (bytes of a file read into memory)"
+            }
+            Self::HeaderSlack => {
+                "ReaderOptions::header_slack (decompressed bytes between chunks of a member run)"
+            }
+            Self::AddressSpace => "the address space (a size that cannot fit in memory)",
+            Self::SkippableFrame => "the 4 GiB a zstd skippable frame holds",
+        })
     }
 }
 

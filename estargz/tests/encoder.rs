@@ -8,7 +8,7 @@ use std::io::Read;
 use std::path::Path;
 
 use estargz::encoder::{Encoded, Encoder, Layout};
-use estargz::gzip::{Compression, MultiMemberDecoder, decode_member};
+use estargz::gzip::{Backend, Compression, MultiMemberDecoder, decode_member};
 use estargz::tar::{
     PaxRecord, TarFormat, TarHeader, TarLimits, TarTime, encode_end_of_archive, encode_header,
     padding, parse_archive,
@@ -88,8 +88,13 @@ fn tar_of(files: &[File]) -> Vec<u8> {
 }
 
 fn encoder(level: u32, chunk: u64, threads: usize) -> Encoder {
+    encoder_with(Backend::default(), level, chunk, threads)
+}
+
+fn encoder_with(backend: Backend, level: u32, chunk: u64, threads: usize) -> Encoder {
     Encoder::builder()
         .level(Compression::new(level).unwrap())
+        .backend(backend)
         .chunk_size(chunk)
         .threads(threads)
         .build()
@@ -273,11 +278,34 @@ fn layout_and_toc_of_a_sample() {
 #[test]
 fn threads_do_not_change_the_bytes_at_any_level() {
     let tar = tar_of(&sample_files());
-    for level in [0, 1, 6, 9] {
-        let (one, _) = encode(&encoder(level, 1000, 1), &tar);
-        for threads in [2, 3, 8] {
-            let (many, _) = encode(&encoder(level, 1000, threads), &tar);
-            assert_eq!(one, many, "level {level}, {threads} threads");
+    let mut expected = no_prefetch_landmark();
+    expected.extend_from_slice(&tar[..tar.len() - 1024]);
+    for &backend in Backend::available() {
+        for level in [0, 1, 6, 9] {
+            let (one, encoded) = encode(&encoder_with(backend, level, 1000, 1), &tar);
+            check_blob(&one, &encoded, &expected);
+            for threads in [2, 3, 8] {
+                let (many, _) = encode(&encoder_with(backend, level, 1000, threads), &tar);
+                assert_eq!(one, many, "{backend} level {level}, {threads} threads");
+            }
+        }
+    }
+}
+
+/// Every backend writes its own bytes at levels 1-9 (and the TOC member with the same
+/// backend), the same bytes at level 0.
+#[test]
+fn backends_give_their_own_bytes() {
+    let tar = tar_of(&sample_files());
+    for level in [0, 6] {
+        let blobs: Vec<Vec<u8>> = Backend::available()
+            .iter()
+            .map(|&b| encode(&encoder_with(b, level, 4096, 2), &tar).0)
+            .collect();
+        for (i, a) in blobs.iter().enumerate() {
+            for b in &blobs[i + 1..] {
+                assert_eq!(a == b, level == 0, "level {level}");
+            }
         }
     }
 }
@@ -299,9 +327,14 @@ impl Read for Trickle<'_> {
 
 #[test]
 fn gzip_input_and_streamed_input_give_the_same_blob() {
+    for &backend in Backend::available() {
+        gzip_and_streamed_input(&encoder_with(backend, 6, 4096, 2));
+    }
+}
+
+fn gzip_and_streamed_input(enc: &Encoder) {
     let tar = tar_of(&sample_files());
-    let enc = encoder(6, 4096, 2);
-    let (direct, encoded) = encode(&enc, &tar);
+    let (direct, encoded) = encode(enc, &tar);
     let mut gz = Vec::new();
     {
         use std::io::Write;
@@ -309,7 +342,7 @@ fn gzip_input_and_streamed_input_give_the_same_blob() {
         w.write_all(&tar).unwrap();
         w.finish().unwrap();
     }
-    let (from_gz, encoded_gz) = encode(&enc, &gz);
+    let (from_gz, encoded_gz) = encode(enc, &gz);
     assert_eq!(direct, from_gz);
     assert_eq!(encoded, encoded_gz);
     for step in [1, 7, 512, 100_000] {
@@ -423,6 +456,107 @@ fn newest_layout_sync_flushes_and_min_chunk_size_packs() {
         let (blob, encoded) = encode(&packed, &tar);
         let toc = check_blob(&blob, &encoded, &[]);
         assert!(toc.entries.iter().any(|e| e.inner_offset > 0));
+    }
+}
+
+fn packing_encoder(backend: Backend, min_chunk_size: u64, threads: usize) -> Encoder {
+    Encoder::builder()
+        .level(Compression::new(6).unwrap())
+        .backend(backend)
+        .chunk_size(4096)
+        .min_chunk_size(min_chunk_size)
+        .layout(Layout::Newest)
+        .threads(threads)
+        .build()
+        .unwrap()
+}
+
+/// A minimum chunk size with every backend: chunks share members at innerOffsets, every
+/// chunk verifies, and the thread count changes nothing.
+#[test]
+fn min_chunk_size_packs_with_every_backend() {
+    let tar = tar_of(&sample_files());
+    for &backend in Backend::available() {
+        let (blob, encoded) = encode(&packing_encoder(backend, 20_000, 1), &tar);
+        let toc = check_blob(&blob, &encoded, &[]);
+        assert!(toc.entries.iter().any(|e| e.inner_offset > 0), "{backend}");
+        let (parallel, _) = encode(&packing_encoder(backend, 20_000, 4), &tar);
+        assert!(parallel == blob, "{backend}: threads changed the bytes");
+    }
+}
+
+/// A one-shot backend holds the open member uncompressed, so with data that compresses to
+/// almost nothing it closes the member before a chunk once it holds a chunk size of data
+/// (a streaming backend keeps packing until the compressed minimum is reached).
+#[test]
+fn one_shot_members_stay_bounded_by_the_chunk_size() {
+    let files: Vec<File> = (0..40)
+        .map(|i| File::reg(&format!("zeros{i}"), vec![0u8; 3000]))
+        .collect();
+    let tar = tar_of(&files);
+    for &backend in Backend::available() {
+        let (blob, encoded) = encode(&packing_encoder(backend, 1 << 20, 2), &tar);
+        let toc = check_blob(&blob, &encoded, &[]);
+        let deepest = toc.entries.iter().map(|e| e.inner_offset).max().unwrap();
+        if backend.is_one_shot() {
+            assert!(deepest < 4096, "{backend}: innerOffset {deepest}");
+        } else {
+            assert!(deepest > 40 * 3000, "{backend}: innerOffset {deepest}");
+        }
+    }
+}
+
+/// The uncompressed length of each gzip member before `end`, in order.
+fn member_lengths(blob: &[u8], end: u64) -> Vec<usize> {
+    let mut lengths = Vec::new();
+    let mut rest = &blob[..end as usize];
+    while !rest.is_empty() {
+        let mut decoder = flate2::bufread::GzDecoder::new(rest);
+        let mut content = Vec::new();
+        decoder.read_to_end(&mut content).unwrap();
+        lengths.push(content.len());
+        rest = decoder.into_inner();
+    }
+    lengths
+}
+
+/// A long run of entries without data (here 3,000 directories, 1.5 MB of headers) does not
+/// pile up in one member: a member is closed before the next header once a run reaches a
+/// chunk size, whatever the layout, backend and thread count, and the blob stays valid.
+#[test]
+fn a_long_run_of_entries_without_data_is_cut_at_the_chunk_size() {
+    let chunk = 64 << 10;
+    let mut files: Vec<File> = (0..3000).map(|i| File::dir(&format!("d{i:05}/"))).collect();
+    files.push(File::reg("after", vec![7u8; 100]));
+    let tar = tar_of(&files);
+    for &backend in Backend::available() {
+        for layout in [Layout::Reference012, Layout::Newest] {
+            let build = |threads| {
+                Encoder::builder()
+                    .level(Compression::new(1).unwrap())
+                    .backend(backend)
+                    .chunk_size(chunk)
+                    .layout(layout)
+                    .threads(threads)
+                    .build()
+                    .unwrap()
+            };
+            let (blob, encoded) = encode(&build(1), &tar);
+            let toc = check_blob(&blob, &encoded, &[]);
+            assert_eq!(toc.entries.len(), 3002, "{backend} {layout:?}");
+            let lengths = member_lengths(&blob, encoded.toc_offset);
+            let longest = lengths.iter().copied().max().unwrap();
+            assert!(
+                longest <= chunk as usize + 512,
+                "{backend} {layout:?}: a member holds {longest} bytes"
+            );
+            assert!(lengths.len() > 1_500_000 / chunk as usize, "{lengths:?}");
+            let (parallel, _) = encode(&build(3), &tar);
+            assert!(
+                parallel == blob,
+                "{backend} {layout:?}: threads changed the bytes"
+            );
+        }
     }
 }
 
@@ -622,20 +756,23 @@ proptest! {
     fn round_trip_and_determinism(
         files in arb_files(),
         level in prop_oneof![Just(0u32), Just(1), Just(9)],
+        backend in proptest::sample::select(Backend::available()),
         chunk in 1u64..2500,
         step in 1usize..5000,
     ) {
         let tar = tar_of(&files);
-        let (blob, encoded) = encode(&encoder(level, chunk, 1), &tar);
+        let (blob, encoded) = encode(&encoder_with(backend, level, chunk, 1), &tar);
         let mut expected = no_prefetch_landmark();
         expected.extend_from_slice(&tar[..tar.len() - 1024]);
         check_blob(&blob, &encoded, &expected);
         for threads in [2, 4] {
-            let (other, _) = encode(&encoder(level, chunk, threads), &tar);
+            let (other, _) = encode(&encoder_with(backend, level, chunk, threads), &tar);
             prop_assert!(other == blob, "{} threads", threads);
         }
         let mut streamed = Vec::new();
-        encoder(level, chunk, 2).encode(Trickle { data: &tar, step }, &mut streamed).unwrap();
+        encoder_with(backend, level, chunk, 2)
+            .encode(Trickle { data: &tar, step }, &mut streamed)
+            .unwrap();
         prop_assert!(streamed == blob, "reads of {} bytes", step);
     }
 }

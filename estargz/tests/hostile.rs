@@ -12,7 +12,7 @@ use std::io::Read;
 
 use estargz::reader::{Reader, ReaderOptions};
 use estargz::tar::{TarError, TarLimits};
-use estargz::{Encoder, Error};
+use estargz::{Encoder, Error, LimitKind};
 
 use blobs::Opened;
 
@@ -384,7 +384,7 @@ fn sparse_files_are_bounded_in_real_size() {
             matches!(
                 err,
                 TarError::LimitExceeded {
-                    limit: "max_sparse_size",
+                    limit: LimitKind::SparseSize,
                     ..
                 }
             ),
@@ -400,7 +400,7 @@ fn sparse_files_are_bounded_in_real_size() {
             matches!(
                 err,
                 Error::Tar(TarError::LimitExceeded {
-                    limit: "max_sparse_size",
+                    limit: LimitKind::SparseSize,
                     ..
                 })
             ),
@@ -445,8 +445,8 @@ fn a_member_run_over_max_fetch_bytes_is_not_fetched() {
     assert!(
         matches!(
             &err,
-            Error::LimitExceeded { limit, max: 16, actual }
-                if limit.contains("max_fetch_bytes") && *actual > 16
+            Error::LimitExceeded { limit: LimitKind::FetchBytes, max: 16, actual }
+                if *actual > 16
         ),
         "{err:?}"
     );
@@ -468,8 +468,11 @@ fn a_file_size_over_max_read_to_vec_bytes_is_not_allocated() {
     assert!(
         matches!(
             &err,
-            Error::LimitExceeded { limit, actual: 0x20_0000, max: 0x10_0000 }
-                if limit.contains("max_read_to_vec_bytes")
+            Error::LimitExceeded {
+                limit: LimitKind::ReadToVecBytes,
+                actual: 0x20_0000,
+                max: 0x10_0000
+            }
         ),
         "{err:?}"
     );
@@ -477,4 +480,108 @@ fn a_file_size_over_max_read_to_vec_bytes_is_not_allocated() {
     let reader = Reader::open(blobs::honest_blob(9), options).unwrap();
     let file = reader.open_file("d/a").unwrap();
     assert_eq!(file.read_to_vec().unwrap(), blobs::a_content());
+}
+
+/// The encoder holds a TOC entry per input entry in memory: an input with more entries
+/// than `TarLimits::max_entries` is refused, naming the limit, for plain and gzip input.
+#[test]
+fn an_input_over_max_entries_is_refused_by_the_encoder() {
+    let tar = blobs::sample_tar(); // 4 entries
+    let gz = estargz::gzip::compress_member(&tar, estargz::Compression::FAST, false).unwrap();
+    let encoder = |max_entries| {
+        let mut limits = TarLimits::default();
+        limits.max_entries = max_entries;
+        Encoder::builder().tar_limits(limits).build().unwrap()
+    };
+    for input in [&tar, &gz] {
+        let err = encoder(3)
+            .encode(input.as_slice(), &mut Vec::new())
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Tar(TarError::LimitExceeded {
+                    limit: LimitKind::TarEntries,
+                    value: 4,
+                    max: 3,
+                    ..
+                })
+            ),
+            "{err:?}"
+        );
+        encoder(4)
+            .encode(input.as_slice(), &mut Vec::new())
+            .unwrap();
+    }
+}
+
+/// A `.tar.gz` input split into more gzip members than `TarLimits::max_gzip_members` is
+/// refused before it is decompressed to its end, with the limit named, whether it is
+/// streamed or read in place.
+#[test]
+fn a_gzip_input_over_max_gzip_members_is_refused_by_the_encoder() {
+    let tar = blobs::sample_tar();
+    let third = tar.len() / 3;
+    let gz: Vec<u8> = tar
+        .chunks(third + 1)
+        .flat_map(|piece| {
+            estargz::gzip::compress_member(piece, estargz::Compression::FAST, false).unwrap()
+        })
+        .collect();
+    let encoder = |max_gzip_members| {
+        let mut limits = TarLimits::default();
+        limits.max_gzip_members = max_gzip_members;
+        Encoder::builder().tar_limits(limits).build().unwrap()
+    };
+    let is_member_limit = |err: &Error| {
+        matches!(
+            err,
+            Error::LimitExceeded {
+                limit: LimitKind::GzipMembers,
+                actual: 3,
+                max: 2
+            }
+        )
+    };
+    let err = encoder(2)
+        .encode(gz.as_slice(), &mut Vec::new())
+        .unwrap_err();
+    assert!(is_member_limit(&err), "{err:?}");
+    let err = encoder(2)
+        .encode_read_at(gz.as_slice(), &mut Vec::new())
+        .unwrap_err();
+    assert!(is_member_limit(&err), "{err:?}");
+    let mut a = Vec::new();
+    let mut b = Vec::new();
+    encoder(3).encode(gz.as_slice(), &mut a).unwrap();
+    encoder(3).encode(tar.as_slice(), &mut b).unwrap();
+    assert_eq!(a, b);
+}
+
+/// Go's reader accepts a tar that ends inside the padding after its last entry (the
+/// reference then converts it); so do we, also when the last payload is larger than the
+/// encoder's read-ahead window, and the blob is the one the whole tar gives.
+#[test]
+fn a_tar_cut_inside_its_last_padding_encodes_as_the_whole_one() {
+    let big = noise(300_033, 7); // 511 bytes of padding, past the 256 KiB window
+    let mut whole = blobs::tar_file("small", b"abc");
+    whole.extend(blobs::tar_file("big", &big));
+    let cut = whole.len() - 100;
+    whole.resize(whole.len() + 1024, 0);
+    let encoder = Encoder::builder().threads(1).build().unwrap();
+    let mut expected = Vec::new();
+    encoder.encode(whole.as_slice(), &mut expected).unwrap();
+    for input in [&whole[..cut], &whole[..cut - 411]] {
+        let mut blob = Vec::new();
+        encoder.encode_read_at(input, &mut blob).unwrap();
+        assert_eq!(blob, expected);
+    }
+    // A payload cut short is still an error.
+    let err = encoder
+        .encode_read_at(&whole[..cut - 412], &mut Vec::new())
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Tar(TarError::Truncated { .. })),
+        "{err:?}"
+    );
 }

@@ -26,12 +26,14 @@ pub mod json;
 pub mod layers;
 pub mod listing;
 pub mod reference;
+pub mod tar_split;
 
 pub use corpus::{Corpus, CorpusTar, ExpectedFile, corpus};
 pub use error::{Error, Result};
 pub use layers::minbase_tar;
 pub use listing::Listing;
 pub use reference::{BlobInfo, BuildOptions, BuildOutput, Reference, VerifiedFile, reference};
+pub use tar_split::{TarSplitRef, tar_split_ref};
 
 use std::path::{Path, PathBuf};
 

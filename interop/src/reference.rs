@@ -22,9 +22,12 @@ pub const TEST_COMMAND: &str = "scripts/test-all.sh";
 
 /// The Go program's source directory.
 pub fn source_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("go")
-        .join("esgz-ref")
+    program_dir("esgz-ref")
+}
+
+/// The source directory of the Go program `interop/go/<name>`.
+fn program_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("go").join(name)
 }
 
 /// The `go` command: `$GO` if set, else `go` on `PATH`.
@@ -138,6 +141,28 @@ fn build_reference(work_dir: &Path) -> Result<Reference> {
     if !Path::new(ESTARGZ_SRC).join("build.go").is_file() {
         return Err(missing(&format!("{ESTARGZ_SRC} does not exist")));
     }
+    let estargz_build = fs::read(Path::new(ESTARGZ_SRC).join("build.go"))
+        .map_err(|e| Error::io("reading estargz", None, e))?;
+    let (bin, key) = build_go_program(
+        work_dir,
+        "esgz-ref",
+        &estargz_build,
+        "golang-github-containerd-stargz-snapshotter-dev",
+    )?;
+    Ok(Reference { bin, key })
+}
+
+/// Builds the Go program `interop/go/<name>` in GOPATH mode against [`DEBIAN_GOPATH`] under
+/// `work_dir/<name>/`, once across concurrent test processes and again only when its
+/// `main.go`, the Go toolchain or `extra_key` (say, a library source it depends on)
+/// changes. Returns the binary and the cache key; `package` names the Debian package whose
+/// absence would make the build fail.
+pub(crate) fn build_go_program(
+    work_dir: &Path,
+    name: &str,
+    extra_key: &[u8],
+    package: &str,
+) -> Result<(PathBuf, String)> {
     let go = go_command();
     let version = Command::new(&go)
         .arg("version")
@@ -146,21 +171,19 @@ fn build_reference(work_dir: &Path) -> Result<Reference> {
     if !version.status.success() {
         return Err(missing(&format!("`{go} version` failed")));
     }
-    let src = source_dir();
+    let src = program_dir(name);
     let main_go = src.join("main.go");
     let code =
         fs::read(&main_go).map_err(|e| Error::io("reading the Go program", Some(&main_go), e))?;
-    let estargz_build = fs::read(Path::new(ESTARGZ_SRC).join("build.go"))
-        .map_err(|e| Error::io("reading estargz", None, e))?;
     let mut h = fnv64(FNV_OFFSET, &code);
     h = fnv64(h, &version.stdout);
-    h = fnv64(h, &estargz_build);
-    let key = format!("esgz-ref {h:016x}");
+    h = fnv64(h, extra_key);
+    let key = format!("{name} {h:016x}");
 
-    let dir = work_dir.join("esgz-ref");
-    let bin = dir.join("esgz-ref");
+    let dir = work_dir.join(name);
+    let bin = dir.join(name);
     produce_once(&dir.join("stamp"), &key, || {
-        let tmp = dir.join(format!("esgz-ref.tmp{}", std::process::id()));
+        let tmp = dir.join(format!("{name}.tmp{}", std::process::id()));
         let mut cmd = Command::new(&go);
         cmd.arg("build")
             .arg("-o")
@@ -174,14 +197,14 @@ fn build_reference(work_dir: &Path) -> Result<Reference> {
         if !out.status.success() {
             return Err(Error::Setup(format!(
                 "building {} in GOPATH mode against {DEBIAN_GOPATH} failed (is \
-                 golang-github-containerd-stargz-snapshotter-dev installed? run `{TEST_COMMAND}`):\n{}",
+                 {package} installed? run `{TEST_COMMAND}`):\n{}",
                 src.display(),
                 String::from_utf8_lossy(&out.stderr)
             )));
         }
-        fs::rename(&tmp, &bin).map_err(|e| Error::io("installing esgz-ref", Some(&bin), e))
+        fs::rename(&tmp, &bin).map_err(|e| Error::io(format!("installing {name}"), Some(&bin), e))
     })?;
-    Ok(Reference { bin, key })
+    Ok((bin, key))
 }
 
 fn json_line(stdout: &[u8], what: &str) -> Result<Value> {

@@ -10,6 +10,9 @@
 //!   reference's, and our DiffID is the digest of our own decompressed blob. The DiffIDs
 //!   themselves differ by design at levels 1-9: the TOC inside the stream records compressed
 //!   offsets, and our deflate (zlib-rs) is not Go's.
+//! - with the libdeflate backend (the `esgz` default, level 6), once per tar at the default
+//!   chunk size and on the real layer: the reference verifies our blob and lists the same
+//!   files.
 
 // Helpers outside `#[test]` functions unwrap too: in tests a panic is a failure report.
 #![allow(clippy::unwrap_used)]
@@ -20,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use estargz::Encoder;
-use estargz::gzip::{Compression, MultiMemberDecoder};
+use estargz::gzip::{Backend, Compression, MultiMemberDecoder};
 use estargz_interop::{
     BuildOptions, LANDMARK_SHA256, Listing, NO_PREFETCH_LANDMARK, Reference, corpus, reference,
     scratch_dir, work_dir,
@@ -28,8 +31,19 @@ use estargz_interop::{
 use estargz_verifier::Digest;
 
 fn encode(tar: &Path, out: &Path, level: u8, chunk_size: Option<u64>) -> estargz::Encoded {
+    encode_with(Backend::default(), tar, out, level, chunk_size)
+}
+
+fn encode_with(
+    backend: Backend,
+    tar: &Path,
+    out: &Path,
+    level: u8,
+    chunk_size: Option<u64>,
+) -> estargz::Encoded {
     let mut builder = Encoder::builder()
         .level(Compression::new(u32::from(level)).expect("valid level"))
+        .backend(backend)
         .threads(2);
     if let Some(size) = chunk_size {
         builder = builder.chunk_size(size);
@@ -127,14 +141,24 @@ fn the_reference_verifies_every_blob_we_build() {
     let work = work_dir!();
     let reference = reference(work).unwrap();
     let scratch = scratch_dir(work, "encoder_compat").unwrap();
-    let mut checked = 0;
+    let (mut checked, mut one_shot) = (0, 0);
     for tar in &corpus(work).unwrap().tars {
-        let mut chunk_sizes = vec![None];
-        chunk_sizes.extend(tar.suggested_chunk_sizes.iter().copied().map(Some));
-        for chunk_size in chunk_sizes {
-            let what = format!("{} (chunk size {chunk_size:?})", tar.file);
+        // Every chunk size with the default backend, and the default chunk size with
+        // libdeflate at the CLI's default level (one more pass over the corpus).
+        let mut runs = vec![(Backend::default(), 9, None)];
+        runs.extend(
+            tar.suggested_chunk_sizes
+                .iter()
+                .map(|&size| (Backend::default(), 9, Some(size))),
+        );
+        runs.push((Backend::Libdeflate, 6, None));
+        for (backend, level, chunk_size) in runs {
+            let what = format!(
+                "{} ({backend} level {level}, chunk size {chunk_size:?})",
+                tar.file
+            );
             let ours = scratch.join("ours.esgz");
-            let encoded = encode(&tar.path, &ours, 9, chunk_size);
+            let encoded = encode_with(backend, &tar.path, &ours, level, chunk_size);
             let listed = reference_listing(reference, &ours, &encoded.toc_digest.to_string());
             let expected = if tar.reference_accepts {
                 tar.expected_listing()
@@ -148,10 +172,19 @@ fn the_reference_verifies_every_blob_we_build() {
             let stream = decompress(&ours);
             assert_eq!(stream.len() as u64, encoded.uncompressed_size, "{what}");
             assert_eq!(Digest::of(&stream), encoded.diff_id, "{what}: DiffID");
-            checked += 1;
+            if backend.is_one_shot() {
+                one_shot += 1;
+            } else {
+                checked += 1;
+            }
         }
     }
     assert!(checked >= 29, "only {checked} blobs checked");
+    assert_eq!(
+        one_shot,
+        corpus(work).unwrap().tars.len(),
+        "libdeflate blobs checked"
+    );
 }
 
 #[test]
@@ -253,4 +286,16 @@ fn real_layer_level_0_is_byte_identical_and_level_9_verifies() {
     let theirs_listed = reference_listing(reference, &theirs, &built.toc_digest);
     assert_eq!(ours_listed, theirs_listed, "minbase level 9: files");
     assert!(ours_listed.len() > 3000, "{} files", ours_listed.len());
+
+    // libdeflate at the CLI's default level: verified, the same files, and (as `esgz
+    // convert` promises by default) no larger than the reference's level-9 blob.
+    let encoded = encode_with(Backend::Libdeflate, &tar, &ours, 6, None);
+    let listed = reference_listing(reference, &ours, &encoded.toc_digest.to_string());
+    assert_eq!(listed, theirs_listed, "minbase libdeflate level 6: files");
+    assert!(
+        encoded.blob_size <= built.blob_size,
+        "libdeflate level 6: {} bytes, the reference's level 9: {}",
+        encoded.blob_size,
+        built.blob_size
+    );
 }

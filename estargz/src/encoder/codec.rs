@@ -4,14 +4,14 @@ use super::{EncoderOptions, Format};
 #[cfg(not(feature = "zstd"))]
 use crate::error::Error;
 use crate::error::Result;
-use crate::gzip::{Compression, DeflaterCache, compress_member_with_cache};
+use crate::gzip::{Backend, Compression, DeflaterCache, compress_member_into};
 use crate::zstd::ZstdManifest;
 
 /// What compresses members: copied to every worker, which makes its own [`MemberCodec`].
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum CodecSpec {
-    /// Gzip members at this level.
-    Gzip(Compression),
+    /// Gzip members at this level, with this backend.
+    Gzip(Compression, Backend),
     /// zstd frames at this level.
     #[cfg(feature = "zstd")]
     Zstd(i32),
@@ -21,19 +21,20 @@ impl CodecSpec {
     /// The codec the options ask for (already validated).
     pub(crate) fn of(options: &EncoderOptions) -> Result<Self> {
         match options.format {
-            Format::Gzip => Ok(Self::Gzip(options.level)),
+            Format::Gzip => Ok(Self::Gzip(options.level, options.backend)),
             #[cfg(feature = "zstd")]
-            Format::ZstdChunked => Ok(Self::Zstd(options.zstd_level)),
+            Format::ZstdChunked | Format::ZstdChunkedV2 => Ok(Self::Zstd(options.zstd_level)),
             #[cfg(not(feature = "zstd"))]
-            Format::ZstdChunked => Err(zstd_disabled()),
+            Format::ZstdChunked | Format::ZstdChunkedV2 => Err(zstd_disabled()),
         }
     }
 
     /// A compressor for one thread.
     pub(crate) fn codec(self) -> Result<MemberCodec> {
         Ok(match self {
-            Self::Gzip(level) => MemberCodec::Gzip {
+            Self::Gzip(level, backend) => MemberCodec::Gzip {
                 level,
+                backend,
                 cache: DeflaterCache::default(),
             },
             #[cfg(feature = "zstd")]
@@ -48,6 +49,7 @@ pub(crate) enum MemberCodec {
     /// Gzip members.
     Gzip {
         level: Compression,
+        backend: Backend,
         cache: DeflaterCache,
     },
     /// One zstd frame per member.
@@ -58,11 +60,21 @@ pub(crate) enum MemberCodec {
 impl MemberCodec {
     /// One complete member holding `data`; `sync_flush` (the newest layout's flush before a
     /// chunk) matters for gzip only: a zstd frame's content does not depend on it.
-    pub(crate) fn compress(&mut self, data: &[u8], sync_flush: bool) -> Result<Vec<u8>> {
+    ///
+    /// A gzip member is written into `out` (cleared first), which lets the caller reuse one
+    /// allocation for many members; a zstd frame comes in a new buffer.
+    pub(crate) fn compress(
+        &mut self,
+        data: &[u8],
+        sync_flush: bool,
+        out: Vec<u8>,
+    ) -> Result<Vec<u8>> {
         match self {
-            Self::Gzip { level, cache } => {
-                compress_member_with_cache(data, *level, sync_flush, cache)
-            }
+            Self::Gzip {
+                level,
+                backend,
+                cache,
+            } => compress_member_into(data, *level, *backend, sync_flush, cache, out),
             #[cfg(feature = "zstd")]
             Self::Zstd(encoder) => encoder.compress(data),
         }
@@ -79,6 +91,28 @@ pub(crate) fn zstd_tail(json: &[u8], level: i32, at: u64) -> Result<(Vec<u8>, Zs
     #[cfg(not(feature = "zstd"))]
     {
         let _ = (json, level, at);
+        Err(zstd_disabled())
+    }
+}
+
+/// Writes a whole zstd:chunked v2 blob (see [`crate::zstd`]) for the scanned tar.
+pub(crate) fn encode_v2<S, W>(
+    tar: &S,
+    scanned: &super::scan::Scan,
+    options: &EncoderOptions,
+    out: super::BlobOut<W>,
+) -> Result<super::Encoded>
+where
+    S: crate::source::ReadAt + Sync + ?Sized,
+    W: std::io::Write,
+{
+    #[cfg(feature = "zstd")]
+    {
+        crate::zstd::cs_encode::encode(tar, &scanned.entries, scanned.global_headers, options, out)
+    }
+    #[cfg(not(feature = "zstd"))]
+    {
+        let _ = (tar, scanned, options, out);
         Err(zstd_disabled())
     }
 }

@@ -18,14 +18,16 @@
 //!    the last chunk. Members are compressed — on several threads when the minimum chunk
 //!    size is 0 — and written in order.
 //! 5. The TOC member (the `stargz.index.json` tar entry, the end-of-archive, one gzip
-//!    member at the same level) and the 51-byte footer end the blob.
+//!    member at the same level) and the 51-byte footer end the blob; or, with
+//!    [`TocPlacement::External`], the 46-byte external-TOC footer alone, the TOC member
+//!    being returned as a separate blob ([`Encoded::external_toc`]).
 //!
 //! The DiffID, uncompressed size, blob digest and size are accumulated while writing.
 //!
 //! # Determinism
 //!
 //! The blob depends only on the input bytes, the options and the deflate backend
-//! ([`crate::deflate_backend`]; level 0 does not use one): never on the thread count or on
+//! ([`EncoderOptions::backend`] and its version; level 0 does not use one): never on the thread count or on
 //! how the input was read. At level 0 with [`Layout::Reference012`] it is byte-identical to
 //! what Debian's estargz 0.12.0 `Build` writes with `GOMAXPROCS=1`.
 //!
@@ -77,22 +79,25 @@ mod codec;
 mod plan;
 mod scan;
 mod sink;
+mod toc_tail;
 
 use std::fs::File;
 use std::io::{self, Read, Seek, Write};
 use std::num::NonZeroUsize;
 
-use estargz_toc::{Footer, Toc, model::TOC_VERSION};
+use estargz_toc::{Toc, model::TOC_VERSION};
 use estargz_verifier::Digest;
 
 use crate::error::{Error, Result};
-use crate::gzip::{Compression, MultiMemberDecoder, compress_member};
+use crate::gzip::{Backend, Compression, MultiMemberDecoder};
 use crate::source::ReadAt;
-use crate::tar::{TarLimits, encode_end_of_archive, padding};
+use crate::tar::TarLimits;
 use crate::zstd::ZstdManifest;
 use codec::CodecSpec;
 pub(crate) use plan::toc_xattrs;
-use sink::{BlobOut, SequentialSink};
+pub(crate) use sink::BlobOut;
+use sink::SequentialSink;
+pub use toc_tail::{ExternalToc, LAYER_DIGEST_ANNOTATION, TocPlacement};
 
 /// The layer annotation holding the TOC digest.
 pub const TOC_DIGEST_ANNOTATION: &str = "containerd.io/snapshot/stargz/toc.digest";
@@ -127,6 +132,13 @@ pub enum Format {
     /// frames, the TOC JSON in a zstd frame inside a skippable frame, the 48-byte footer
     /// (see [`crate::zstd`]). Needs the crate feature `zstd`, and a minimum chunk size of 0.
     ZstdChunked,
+    /// zstd:chunked as current containers/storage writes it (its "v2" layout): the input
+    /// tar unchanged in zstd frames cut at content-defined chunk boundaries, its manifest
+    /// JSON, tar-split data and the 72-byte footer (magic `GNUlInUx`), and the
+    /// `io.github.containers.zstd-chunked.*` annotations (see [`crate::zstd`]). Entries keep
+    /// their input order: no prioritized files, no landmark; the chunk size, layout and
+    /// gzip options do not apply. Needs the crate feature `zstd`.
+    ZstdChunkedV2,
 }
 
 /// What the encoder does; build with [`Encoder::builder`] or [`EncoderOptions::default`].
@@ -137,6 +149,8 @@ pub struct EncoderOptions {
     pub format: Format,
     /// Gzip level of every member (default 9).
     pub level: Compression,
+    /// The deflate implementation for gzip levels 1 to 9 (default [`Backend::default`]).
+    pub backend: Backend,
     /// zstd level of every frame with [`Format::ZstdChunked`] (default
     /// [`crate::zstd::DEFAULT_LEVEL`], 3; 1 to 22).
     pub zstd_level: i32,
@@ -157,6 +171,9 @@ pub struct EncoderOptions {
     pub layout: Layout,
     /// Limits for parsing the input tar.
     pub tar_limits: TarLimits,
+    /// Where the TOC is stored (default [`TocPlacement::Embedded`]; external needs
+    /// [`Format::Gzip`]).
+    pub toc_placement: TocPlacement,
 }
 
 impl Default for EncoderOptions {
@@ -164,6 +181,7 @@ impl Default for EncoderOptions {
         Self {
             format: Format::default(),
             level: Compression::default(),
+            backend: Backend::default(),
             zstd_level: crate::zstd::DEFAULT_LEVEL,
             chunk_size: DEFAULT_CHUNK_SIZE,
             min_chunk_size: 0,
@@ -172,6 +190,7 @@ impl Default for EncoderOptions {
             threads: std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),
             layout: Layout::default(),
             tar_limits: TarLimits::default(),
+            toc_placement: TocPlacement::default(),
         }
     }
 }
@@ -182,11 +201,23 @@ impl EncoderOptions {
     /// # Errors
     ///
     /// [`Error::InvalidArgument`] for a chunk size of 0, a minimum chunk size with
-    /// [`Layout::Reference012`] or with [`Format::ZstdChunked`], or a zstd level outside
-    /// 1..=22; [`Error::FeatureDisabled`] for [`Format::ZstdChunked`] without the `zstd`
-    /// feature.
+    /// [`Layout::Reference012`] or with [`Format::ZstdChunked`], a zstd level outside
+    /// 1..=22, or [`TocPlacement::External`] with [`Format::ZstdChunked`];
+    /// [`Error::FeatureDisabled`] for [`Format::ZstdChunked`] without the `zstd` feature.
+    /// [`Format::ZstdChunkedV2`] also refuses prioritized files and a minimum chunk size.
     pub fn validate(&self) -> Result<()> {
-        if self.format == Format::ZstdChunked {
+        if self.toc_placement == TocPlacement::External && self.format != Format::Gzip {
+            return Err(Error::InvalidArgument(
+                "an external TOC is only supported with the gzip format (eStargz)".to_owned(),
+            ));
+        }
+        if self.format == Format::ZstdChunkedV2 && !self.prioritized.is_empty() {
+            return Err(Error::InvalidArgument(
+                "prioritized files are not supported with zstd:chunked v2 (it keeps the tar order)"
+                    .to_owned(),
+            ));
+        }
+        if matches!(self.format, Format::ZstdChunked | Format::ZstdChunkedV2) {
             CodecSpec::of(self)?;
             crate::zstd::check_level(self.zstd_level)?;
             if self.min_chunk_size > 0 {
@@ -234,6 +265,13 @@ impl EncoderBuilder {
     #[must_use]
     pub fn level(mut self, level: Compression) -> Self {
         self.options.level = level;
+        self
+    }
+
+    /// Sets the deflate backend for gzip levels 1 to 9 (default [`Backend::default`]).
+    #[must_use]
+    pub fn backend(mut self, backend: Backend) -> Self {
+        self.options.backend = backend;
         self
     }
 
@@ -292,6 +330,13 @@ impl EncoderBuilder {
         self
     }
 
+    /// Sets where the TOC is stored (default [`TocPlacement::Embedded`]).
+    #[must_use]
+    pub fn toc_placement(mut self, placement: TocPlacement) -> Self {
+        self.options.toc_placement = placement;
+        self
+    }
+
     /// The encoder.
     ///
     /// # Errors
@@ -310,7 +355,8 @@ pub struct Encoded {
     pub toc_digest: Digest,
     /// sha256 of the whole uncompressed stream: for gzip blobs the TOC entry and the
     /// end-of-archive included; for zstd:chunked the tar entries only (the TOC is a
-    /// skippable frame and there is no end-of-archive).
+    /// skippable frame and there is no end-of-archive), and likewise for an external TOC;
+    /// for [`Format::ZstdChunkedV2`] the input tar itself.
     pub diff_id: Digest,
     /// Length of that stream (the `io.containers.estargz.uncompressed-size` annotation).
     pub uncompressed_size: u64,
@@ -319,7 +365,7 @@ pub struct Encoded {
     /// Size of the blob.
     pub blob_size: u64,
     /// Blob offset of the TOC member (zstd:chunked: of the TOC's zstd frame, past its
-    /// skippable-frame header).
+    /// skippable-frame header; external TOC: of the footer, where the payload ends).
     pub toc_offset: u64,
     /// Number of TOC entries.
     pub toc_entries: usize,
@@ -332,12 +378,22 @@ pub struct Encoded {
     pub format: Format,
     /// For zstd:chunked: the TOC frame's position and checksum.
     pub zstd_manifest: Option<ZstdManifest>,
+    /// With [`TocPlacement::External`]: the TOC blob, its digest and size.
+    pub external_toc: Option<ExternalToc>,
 }
 
 impl Encoded {
     /// The layer annotations: the TOC digest and the uncompressed size; for zstd:chunked
     /// also the manifest checksum and position (as the reference's converter adds them).
+    /// For [`Format::ZstdChunkedV2`] only the three `io.github.containers.zstd-chunked.*`
+    /// annotations containers/storage sets: it refuses layers that carry both a
+    /// zstd:chunked and an eStargz TOC digest.
     pub fn annotations(&self) -> Vec<(&'static str, String)> {
+        if self.format == Format::ZstdChunkedV2
+            && let Some(manifest) = &self.zstd_manifest
+        {
+            return manifest.annotations();
+        }
         let mut annotations = vec![
             (TOC_DIGEST_ANNOTATION, self.toc_digest.to_string()),
             (
@@ -407,7 +463,11 @@ impl Encoder {
         let mut spool = tempfile::tempfile()
             .map_err(|e| Error::io("creating a temporary file for the input", e))?;
         match sniff(head)? {
-            InputKind::Gzip => copy(MultiMemberDecoder::new(chained), &mut spool, true)?,
+            InputKind::Gzip => {
+                let max = self.options.tar_limits.max_gzip_members;
+                let gunzip = MultiMemberDecoder::with_max_members(chained, max);
+                copy(gunzip, &mut spool, true)?;
+            }
             InputKind::Tar => copy(chained, &mut spool, false)?,
         }
         self.encode_tar(&spool, out)
@@ -444,7 +504,9 @@ impl Encoder {
                     pos: 0,
                     size,
                 };
-                copy(MultiMemberDecoder::new(reader), &mut spool, true)?;
+                let max = self.options.tar_limits.max_gzip_members;
+                let gunzip = MultiMemberDecoder::with_max_members(reader, max);
+                copy(gunzip, &mut spool, true)?;
                 self.encode_tar(&spool, out)
             }
         }
@@ -462,12 +524,17 @@ impl Encoder {
     {
         let opts = &self.options;
         let scanned = scan::scan(tar, &opts.tar_limits)?;
+        if opts.format == Format::ZstdChunkedV2 {
+            return codec::encode_v2(tar, &scanned, opts, BlobOut::new(out));
+        }
         let order = plan::order(&scanned.entries, opts)?;
         let mut out = BlobOut::new(out);
         let threads = opts.threads.get();
         let codec = CodecSpec::of(opts)?;
-        // zstd frames are always compressed whole, on workers (one is enough).
-        let whole_members = threads > 1 || opts.format != Format::Gzip;
+        // zstd frames, and gzip members of a one-shot backend, are always compressed whole,
+        // on workers (one is enough).
+        let whole_members =
+            threads > 1 || opts.format != Format::Gzip || opts.backend.is_one_shot();
         let (planned, member_offsets) = if whole_members && opts.min_chunk_size == 0 {
             sink::run_parallel(
                 &mut out,
@@ -478,8 +545,7 @@ impl Encoder {
                 |sink| plan::run(tar, &scanned.entries, &order, opts, sink),
             )?
         } else {
-            let mut sink =
-                SequentialSink::new(&mut out, opts.level, opts.layout, opts.min_chunk_size);
+            let mut sink = SequentialSink::new(&mut out, opts);
             let planned = plan::run(tar, &scanned.entries, &order, opts, &mut sink)?;
             (planned, sink.member_offsets)
         };
@@ -510,25 +576,23 @@ impl Encoder {
         };
         let json = toc.to_json();
         let toc_digest = Digest::of(&json);
-        let (toc_offset, zstd_manifest) = match opts.format {
+        let (toc_offset, zstd_manifest, external_toc) = match opts.format {
             Format::Gzip => {
-                let mut member = plan::toc_header(json.len() as u64)?;
-                member.extend_from_slice(&json);
-                member.resize(
-                    member.len() + usize::try_from(padding(json.len() as u64)).unwrap_or(0),
-                    0,
-                );
-                encode_end_of_archive(&mut member);
-                diff_id.update(&member);
-                let toc_offset = out.offset;
-                out.write(&compress_member(&member, opts.level, false)?)?;
-                out.write(&Footer::estargz(toc_offset)?.to_bytes())?;
-                (toc_offset, None)
+                let (toc_offset, external) = toc_tail::write_gzip_tail(
+                    &mut out,
+                    &json,
+                    opts.level,
+                    opts.backend,
+                    opts.toc_placement,
+                    &mut diff_id,
+                )?;
+                (toc_offset, None, external)
             }
-            Format::ZstdChunked => {
+            // (v2 blobs were written whole by `codec::encode_v2` above.)
+            Format::ZstdChunked | Format::ZstdChunkedV2 => {
                 let (tail, manifest) = codec::zstd_tail(&json, opts.zstd_level, out.offset)?;
                 out.write(&tail)?;
-                (manifest.position.offset, Some(manifest))
+                (manifest.position.offset, Some(manifest), None)
             }
         };
         out.flush()?;
@@ -547,6 +611,7 @@ impl Encoder {
             global_headers_skipped: scanned.global_headers,
             format: opts.format,
             zstd_manifest,
+            external_toc,
         })
     }
 }

@@ -20,9 +20,22 @@ pub(crate) trait MemberSink {
     /// Appends uncompressed bytes to the open member, opening one if none is open.
     fn append(&mut self, data: &[u8]) -> Result<()>;
 
+    /// Appends `len` bytes that `fill` writes in place (chunk data is read straight into
+    /// the member, not copied there), and returns them.
+    fn append_filled(
+        &mut self,
+        len: usize,
+        fill: &mut dyn FnMut(&mut [u8]) -> Result<()>,
+    ) -> Result<&[u8]>;
+
     /// Called before each chunk of file data; returns the id of the member the chunk starts
     /// in and its `innerOffset` there.
     fn before_chunk(&mut self, landmark: bool) -> Result<(usize, u64)>;
+
+    /// Closes the open member (if any); the next append starts a new one. Used to bound a
+    /// member's size in a long run of entries without data, which the reference would put
+    /// in one member (no TOC entry points into such a member, so readers see no difference).
+    fn end_member(&mut self) -> Result<()>;
 
     /// Closes the open member at the end of the payload.
     fn end_payload(&mut self) -> Result<()>;
@@ -87,7 +100,7 @@ pub(crate) fn run<S: ReadAt + ?Sized, K: MemberSink + ?Sized>(
         user_names: HashMap::new(),
         group_names: HashMap::new(),
         header_buf: Vec::new(),
-        chunk_buf: Vec::new(),
+        headers_since_data: 0,
     };
     for item in order.items() {
         match item {
@@ -138,7 +151,9 @@ struct Planner<'a, S: ?Sized, K: ?Sized> {
     user_names: HashMap<i64, Vec<u8>>,
     group_names: HashMap<i64, Vec<u8>>,
     header_buf: Vec<u8>,
-    chunk_buf: Vec<u8>,
+    /// Bytes of headers appended since the last chunk of file data: when a run of entries
+    /// without data reaches a chunk size, the member is closed before the next header.
+    headers_since_data: u64,
 }
 
 impl<S: ReadAt + ?Sized, K: MemberSink + ?Sized> Planner<'_, S, K> {
@@ -229,6 +244,13 @@ impl<S: ReadAt + ?Sized, K: MemberSink + ?Sized> Planner<'_, S, K> {
         self.header_buf.clear();
         let mut header_buf = std::mem::take(&mut self.header_buf);
         encode_header(&header, &mut header_buf)?;
+        if self.headers_since_data >= self.options.chunk_size {
+            self.sink.end_member()?;
+            self.headers_since_data = 0;
+        }
+        self.headers_since_data = self
+            .headers_since_data
+            .saturating_add(header_buf.len() as u64);
         self.emit(&header_buf)?;
         self.header_buf = header_buf;
 
@@ -247,23 +269,23 @@ impl<S: ReadAt + ?Sized, K: MemberSink + ?Sized> Planner<'_, S, K> {
         let first_index = self.toc.len();
         for chunk in plan.iter() {
             let (member, inner_offset) = self.sink.before_chunk(landmark)?;
+            self.headers_since_data = 0;
             let len = usize::try_from(chunk.size).map_err(|_| Error::LimitExceeded {
-                limit: "chunk size",
+                limit: crate::LimitKind::AddressSpace,
                 actual: chunk.size,
                 max: usize::MAX as u64,
             })?;
-            let mut buf = std::mem::take(&mut self.chunk_buf);
-            buf.clear();
-            buf.resize(len, 0);
-            self.read_chunk(&mut content, chunk.offset, &mut buf, &header.name, at)?;
-            let chunk_digest = Digest::of(&buf);
+            let src = self.src;
+            let bytes = self.sink.append_filled(len, &mut |dst| {
+                read_chunk(src, &mut content, chunk.offset, dst, &header.name, at)
+            })?;
+            self.diff_id.update(bytes);
+            let chunk_digest = Digest::of(bytes);
             match &mut file_hasher {
-                Some(hasher) => hasher.update(&buf),
+                Some(hasher) => hasher.update(bytes),
                 None => single_digest = Some(chunk_digest),
             }
             let chunk_digest = chunk_digest.to_string();
-            self.emit(&buf)?;
-            self.chunk_buf = buf;
 
             let mut e = first.take().unwrap_or_else(|| TocEntry {
                 name: GoString::from(header.name.clone()),
@@ -300,70 +322,69 @@ impl<S: ReadAt + ?Sized, K: MemberSink + ?Sized> Planner<'_, S, K> {
         self.emit(&[0u8; 512][..usize::try_from(pad).unwrap_or(0).min(512)])?;
         Ok(())
     }
+}
 
-    /// Fills `buf` with the file's content at `file_offset` (called in file order).
-    fn read_chunk(
-        &self,
-        content: &mut Content<'_>,
-        file_offset: u64,
-        buf: &mut [u8],
-        name: &[u8],
-        at: u64,
-    ) -> Result<()> {
-        let read_err = |e| {
-            Error::io(
-                format!(
-                    "reading the data of tar entry {:?} (header at offset {at})",
-                    String::from_utf8_lossy(name)
-                ),
-                e,
-            )
-        };
-        match content {
-            Content::Landmark => {
-                buf.fill(LANDMARK_CONTENTS);
-                Ok(())
-            }
-            Content::Contiguous { offset } => self
-                .src
-                .read_exact_at(offset.saturating_add(file_offset), buf)
-                .map_err(read_err),
-            Content::Sparse(cursor) => {
-                buf.fill(0);
-                let chunk_end = file_offset.saturating_add(buf.len() as u64);
-                let mut physical = cursor.physical;
-                let fragments = cursor.fragments;
-                for (k, frag) in fragments.iter().enumerate() {
-                    let start = u64::try_from(frag.offset).unwrap_or(0);
-                    if start >= chunk_end {
-                        break;
-                    }
-                    let len = u64::try_from(frag.length).unwrap_or(0);
-                    let end = start.saturating_add(len);
-                    let (lo, hi) = (start.max(file_offset), end.min(chunk_end));
-                    if lo < hi {
-                        let dst_from = usize::try_from(lo - file_offset).unwrap_or(usize::MAX);
-                        let dst_to = usize::try_from(hi - file_offset).unwrap_or(usize::MAX);
-                        let dst = buf.get_mut(dst_from..dst_to).ok_or_else(|| {
-                            Error::UnsupportedInput {
-                                reason: format!("bad sparse map at offset {at}"),
-                            }
-                        })?;
-                        self.src
-                            .read_exact_at(physical.saturating_add(lo - start), dst)
-                            .map_err(read_err)?;
-                    }
-                    if end > chunk_end {
-                        // Continues into the next chunk: resume at this fragment.
-                        break;
-                    }
-                    // Wholly read: later chunks start after it.
-                    physical = physical.saturating_add(len);
-                    cursor.physical = physical;
-                    cursor.fragments = fragments.get(k + 1..).unwrap_or_default();
+/// Reads the chunk of a file's content that starts at `file_offset` into `buf` (the
+/// landmark's contents, a contiguous read, or a sparse file's fragments and holes).
+fn read_chunk<S: ReadAt + ?Sized>(
+    src: &S,
+    content: &mut Content<'_>,
+    file_offset: u64,
+    buf: &mut [u8],
+    name: &[u8],
+    at: u64,
+) -> Result<()> {
+    let read_err = |e| {
+        Error::io(
+            format!(
+                "reading the data of tar entry {:?} (header at offset {at})",
+                String::from_utf8_lossy(name)
+            ),
+            e,
+        )
+    };
+    match content {
+        Content::Landmark => {
+            buf.fill(LANDMARK_CONTENTS);
+            Ok(())
+        }
+        Content::Contiguous { offset } => src
+            .read_exact_at(offset.saturating_add(file_offset), buf)
+            .map_err(read_err),
+        Content::Sparse(cursor) => {
+            buf.fill(0);
+            let chunk_end = file_offset.saturating_add(buf.len() as u64);
+            let mut physical = cursor.physical;
+            let fragments = cursor.fragments;
+            for (k, frag) in fragments.iter().enumerate() {
+                let start = u64::try_from(frag.offset).unwrap_or(0);
+                if start >= chunk_end {
+                    break;
                 }
-                Ok(())
+                let len = u64::try_from(frag.length).unwrap_or(0);
+                let end = start.saturating_add(len);
+                let (lo, hi) = (start.max(file_offset), end.min(chunk_end));
+                if lo < hi {
+                    let dst_from = usize::try_from(lo - file_offset).unwrap_or(usize::MAX);
+                    let dst_to = usize::try_from(hi - file_offset).unwrap_or(usize::MAX);
+                    let dst =
+                        buf.get_mut(dst_from..dst_to)
+                            .ok_or_else(|| Error::UnsupportedInput {
+                                reason: format!("bad sparse map at offset {at}"),
+                            })?;
+                    src.read_exact_at(physical.saturating_add(lo - start), dst)
+                        .map_err(read_err)?;
+                }
+                if end > chunk_end {
+                    // Continues into the next chunk: resume at this fragment.
+                    break;
+                }
+                // Wholly read: later chunks start after it.
+                physical = physical.saturating_add(len);
+                cursor.physical = physical;
+                cursor.fragments = fragments.get(k + 1..).unwrap_or_default();
             }
+            Ok(())
         }
     }
 }

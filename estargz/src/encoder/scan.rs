@@ -53,9 +53,10 @@ pub(crate) fn scan<S: ReadAt + ?Sized>(src: &S, limits: &TarLimits) -> Result<Sc
     }
 }
 
-/// Checks that an entry's payload (and padding) lies inside the input.
+/// Checks that an entry's payload lies inside the input (its padding may be cut short by
+/// the end of the input, which Go accepts).
 fn check_within(entry: &TarEntry, size: u64) -> Result<()> {
-    if entry.end_offset() > size {
+    if entry.payload_offset.saturating_add(entry.payload_len) > size {
         return Err(TarError::Truncated { offset: size }.into());
     }
     Ok(())
@@ -71,12 +72,16 @@ struct Window {
 impl Window {
     /// At least `want` bytes at `at` (fewer at the end of the source).
     fn get<S: ReadAt + ?Sized>(&mut self, src: &S, at: u64, want: u64, size: u64) -> Result<&[u8]> {
+        if at >= size {
+            // The input may end inside the last entry's padding, before `at`.
+            return Ok(&[]);
+        }
         let end = self.start.saturating_add(self.buf.len() as u64);
         let wanted_end = at.saturating_add(want).min(size);
         if at < self.start || wanted_end > end {
             let len = want.max(WINDOW).min(size.saturating_sub(at));
             let len = usize::try_from(len).map_err(|_| Error::LimitExceeded {
-                limit: "tar header read size",
+                limit: crate::LimitKind::AddressSpace,
                 actual: len,
                 max: usize::MAX as u64,
             })?;

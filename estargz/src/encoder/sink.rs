@@ -8,11 +8,11 @@ use std::sync::{Arc, Mutex};
 use estargz_chunker::{MemberPacker, Placement};
 use estargz_verifier::BlobDigestAccumulator;
 
-use super::Layout;
 use super::codec::CodecSpec;
 use super::plan::MemberSink;
+use super::{EncoderOptions, Layout};
 use crate::error::{Error, Result};
-use crate::gzip::{Compression, DeflaterCache, MemberEncoder};
+use crate::gzip::{Backend, Compression, DeflaterCache, MemberEncoder};
 
 /// The output blob: written in order, hashed and counted as it goes.
 pub(crate) struct BlobOut<W> {
@@ -50,10 +50,18 @@ impl<W: Write> BlobOut<W> {
 ///
 /// Handles both layouts and the minimum chunk size (which needs the compressed size of the
 /// open member, so it cannot be parallel).
+///
+/// With a one-shot backend (libdeflate) the open member is held uncompressed until it
+/// closes, and its compressed size is an estimate (see [`MemberEncoder`]). So that memory
+/// stays bounded even for input that compresses extremely well, a chunk also starts a new
+/// member once the open one holds at least a chunk size of uncompressed bytes.
 pub(crate) struct SequentialSink<'a, W> {
     out: &'a mut BlobOut<W>,
     level: Compression,
+    backend: Backend,
     layout: Layout,
+    /// The uncompressed size at which a one-shot member is closed before a chunk.
+    one_shot_limit: u64,
     packer: MemberPacker,
     member: Option<MemberEncoder>,
     cache: DeflaterCache,
@@ -63,17 +71,14 @@ pub(crate) struct SequentialSink<'a, W> {
 }
 
 impl<'a, W: Write> SequentialSink<'a, W> {
-    pub(crate) fn new(
-        out: &'a mut BlobOut<W>,
-        level: Compression,
-        layout: Layout,
-        min_chunk_size: u64,
-    ) -> Self {
+    pub(crate) fn new(out: &'a mut BlobOut<W>, options: &EncoderOptions) -> Self {
         Self {
             out,
-            level,
-            layout,
-            packer: MemberPacker::new(min_chunk_size),
+            level: options.level,
+            backend: options.backend,
+            layout: options.layout,
+            one_shot_limit: options.chunk_size,
+            packer: MemberPacker::new(options.min_chunk_size),
             member: None,
             cache: DeflaterCache::default(),
             segment: Vec::new(),
@@ -82,7 +87,11 @@ impl<'a, W: Write> SequentialSink<'a, W> {
     }
 
     fn open(&mut self) -> usize {
-        self.member = Some(MemberEncoder::with_cache(self.level, &mut self.cache));
+        self.member = Some(MemberEncoder::with_cache(
+            self.level,
+            self.backend,
+            &mut self.cache,
+        ));
         self.packer.start_member();
         self.member_offsets.push(self.out.offset);
         self.member_offsets.len().saturating_sub(1)
@@ -117,6 +126,22 @@ impl<W: Write> MemberSink for SequentialSink<'_, W> {
         Ok(())
     }
 
+    fn append_filled(
+        &mut self,
+        len: usize,
+        fill: &mut dyn FnMut(&mut [u8]) -> Result<()>,
+    ) -> Result<&[u8]> {
+        if self.member.is_none() {
+            self.open();
+        }
+        let start = self.segment.len();
+        self.segment.resize(start.saturating_add(len), 0);
+        let bytes = self.segment.get_mut(start..).unwrap_or_default();
+        fill(bytes)?;
+        self.packer.record_uncompressed(len as u64);
+        Ok(bytes)
+    }
+
     fn before_chunk(&mut self, landmark: bool) -> Result<(usize, u64)> {
         if self.member.is_none() {
             return Ok((self.open(), 0));
@@ -132,9 +157,14 @@ impl<W: Write> MemberSink for SequentialSink<'_, W> {
                     Some(member) => {
                         member.sync_flush()?;
                         let bytes = member.take_output();
-                        let len = member.compressed_len();
                         self.out.write(&bytes)?;
-                        len
+                        if member.is_one_shot() && member.uncompressed_len() >= self.one_shot_limit
+                        {
+                            // Full enough to close whatever the minimum says.
+                            u64::MAX
+                        } else {
+                            member.compressed_len()
+                        }
                     }
                     None => 0,
                 };
@@ -151,10 +181,17 @@ impl<W: Write> MemberSink for SequentialSink<'_, W> {
         }
     }
 
+    fn end_member(&mut self) -> Result<()> {
+        self.close()
+    }
+
     fn end_payload(&mut self) -> Result<()> {
         self.close()
     }
 }
+
+/// The least a member buffer grows by when it is full (headers arrive 512 bytes at a time).
+const MIN_GROWTH: usize = 64 << 10;
 
 /// A member for a worker to compress.
 struct Job {
@@ -167,6 +204,10 @@ struct Job {
 struct ParallelSink {
     jobs: SyncSender<Job>,
     tokens: Receiver<()>,
+    /// Member buffers the workers are done with, to be filled again: reusing them keeps
+    /// the allocator from holding on to a freed buffer per member (mimalloc, for one,
+    /// keeps memory freed by another thread for a while).
+    spare: Receiver<Vec<u8>>,
     current: Option<Vec<u8>>,
     opened: usize,
     sync_before_chunk: bool,
@@ -175,9 +216,27 @@ struct ParallelSink {
 
 impl ParallelSink {
     fn open(&mut self) -> usize {
-        self.current = Some(Vec::with_capacity(self.capacity));
+        self.current = Some(
+            self.spare
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(self.capacity)),
+        );
         self.opened += 1;
         self.opened.saturating_sub(1)
+    }
+
+    /// The open member (opened if none is), with room for `more` bytes: it grows to what
+    /// it holds, not to the next power of two, or a chunk-sized member would take twice its
+    /// size once a header follows its data.
+    fn grow(&mut self, more: usize) -> &mut Vec<u8> {
+        if self.current.is_none() {
+            self.open();
+        }
+        let buf = self.current.get_or_insert_default();
+        if buf.capacity() - buf.len() < more {
+            buf.reserve_exact(more.max(MIN_GROWTH));
+        }
+        buf
     }
 
     fn send(&mut self, sync_flush: bool) -> Result<()> {
@@ -201,18 +260,30 @@ impl ParallelSink {
 
 impl MemberSink for ParallelSink {
     fn append(&mut self, data: &[u8]) -> Result<()> {
-        if self.current.is_none() {
-            self.open();
-        }
-        if let Some(buf) = &mut self.current {
-            buf.extend_from_slice(data);
-        }
+        self.grow(data.len()).extend_from_slice(data);
         Ok(())
+    }
+
+    fn append_filled(
+        &mut self,
+        len: usize,
+        fill: &mut dyn FnMut(&mut [u8]) -> Result<()>,
+    ) -> Result<&[u8]> {
+        let buf = self.grow(len);
+        let start = buf.len();
+        buf.resize(start.saturating_add(len), 0);
+        let bytes = buf.get_mut(start..).unwrap_or_default();
+        fill(bytes)?;
+        Ok(bytes)
     }
 
     fn before_chunk(&mut self, _landmark: bool) -> Result<(usize, u64)> {
         self.send(self.sync_before_chunk)?;
         Ok((self.open(), 0))
+    }
+
+    fn end_member(&mut self) -> Result<()> {
+        self.send(false)
     }
 
     fn end_payload(&mut self) -> Result<()> {
@@ -238,12 +309,13 @@ where
     T: Send,
     P: FnOnce(&mut dyn MemberSink) -> Result<T> + Send,
 {
-    let in_flight = threads.saturating_mul(2).saturating_add(1);
+    let in_flight = threads.saturating_add(1);
     let (job_tx, job_rx) = sync_channel::<Job>(threads);
     // Shared by the workers; dropped when the last one exits, so the planner never blocks
     // on a channel nobody reads.
     let job_rx = Arc::new(Mutex::new(job_rx));
     let (done_tx, done_rx) = channel::<(usize, Result<Vec<u8>>)>();
+    let (spare_tx, spare_rx) = channel::<Vec<u8>>();
     let (token_tx, token_rx) = sync_channel::<()>(in_flight);
     for _ in 0..in_flight {
         // The channel has room for all of them.
@@ -254,9 +326,14 @@ where
     let capacity =
         usize::try_from(chunk_size.saturating_add(1024)).map_or(16 << 10, |c| c.min(16 << 10));
 
+    // Compressed members the writer is done with, for the workers to write into again.
+    let written: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+
     std::thread::scope(|s| {
         for _ in 0..threads {
+            let written = &written;
             let done_tx = done_tx.clone();
+            let spare_tx = spare_tx.clone();
             let job_rx = Arc::clone(&job_rx);
             s.spawn(move || {
                 let mut codec = match codec.codec() {
@@ -272,8 +349,16 @@ where
                         Err(_) => return,
                     };
                     let Ok(job) = job else { return };
-                    let result = codec.compress(&job.data, job.sync_flush);
-                    drop(job.data);
+                    let reuse = written
+                        .lock()
+                        .ok()
+                        .and_then(|mut w| w.pop())
+                        .unwrap_or_default();
+                    let result = codec.compress(&job.data, job.sync_flush, reuse);
+                    let mut data = job.data;
+                    data.clear();
+                    // The planner may have finished and gone: then the buffer is dropped.
+                    let _ = spare_tx.send(data);
                     if done_tx.send((job.id, result)).is_err() {
                         return;
                     }
@@ -281,11 +366,13 @@ where
             });
         }
         drop(done_tx);
+        drop(spare_tx);
         drop(job_rx);
         let planner = s.spawn(move || {
             let mut sink = ParallelSink {
                 jobs: job_tx,
                 tokens: token_rx,
+                spare: spare_rx,
                 current: None,
                 opened: 0,
                 sync_before_chunk: layout == Layout::Newest,
@@ -312,6 +399,9 @@ where
                 if let Err(e) = out.write(&bytes) {
                     failure = Some(e);
                     break;
+                }
+                if let Ok(mut w) = written.lock() {
+                    w.push(bytes);
                 }
                 let _ = token_tx.send(());
             }

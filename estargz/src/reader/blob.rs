@@ -12,7 +12,7 @@ use super::decode::{self, RunDecoder, RunSink, Tail, Take};
 use super::file::FileReader;
 use super::layout::{Layout, entry_path, header_sums};
 use super::options::ReaderOptions;
-use super::toc_load::{LoadedToc, load_toc};
+use super::toc_load::{LoadedToc, load_external_toc, load_toc};
 use crate::error::{Error, Result};
 use crate::source::ReadAt;
 
@@ -108,6 +108,31 @@ impl<R: ReadAt> Reader<R> {
     /// [`Error::InvalidLayout`] when chunks that share a member overlap or member runs are
     /// out of order.
     pub fn open(source: R, options: ReaderOptions) -> Result<Self> {
+        let loaded = load_toc(&source, &options.toc)?;
+        Self::with_toc(source, loaded, options)
+    }
+
+    /// Opens a blob whose TOC is stored in a separate blob (the external-TOC eStargz
+    /// variant): reads the blob's footer and the TOC from `toc_blob` (checking the TOC
+    /// digest when [`TocOptions::expected_digest`](super::TocOptions::expected_digest) is
+    /// set, which is what ties the TOC blob to this blob) and builds the index. Everything
+    /// else works as for a blob opened with [`Reader::open`]; the payload is everything
+    /// before the 46-byte footer.
+    ///
+    /// # Errors
+    ///
+    /// As [`load_external_toc`] and [`Reader::open`].
+    pub fn open_with_external_toc<T: ReadAt + ?Sized>(
+        source: R,
+        toc_blob: &T,
+        options: ReaderOptions,
+    ) -> Result<Self> {
+        let loaded = load_external_toc(&source, toc_blob, &options.toc)?;
+        Self::with_toc(source, loaded, options)
+    }
+
+    /// A reader of `source`, whose TOC is `loaded`.
+    fn with_toc(source: R, loaded: LoadedToc, options: ReaderOptions) -> Result<Self> {
         let LoadedToc {
             footer,
             toc_range,
@@ -116,7 +141,7 @@ impl<R: ReadAt> Reader<R> {
             toc,
             reads,
             ..
-        } = load_toc(&source, &options.toc)?;
+        } = loaded;
         let data_end = super::codec::payload_end(&footer, &toc_range);
         let index = Index::build(toc, data_end, &options.toc.limits)?;
         let layout = Layout::build(&index)?;
@@ -156,7 +181,7 @@ impl<R: ReadAt> Reader<R> {
         let len = range.end.saturating_sub(range.start);
         if len > self.options.max_fetch_bytes {
             return Err(Error::LimitExceeded {
-                limit: "compressed bytes fetched for one chunk",
+                limit: crate::LimitKind::FetchBytes,
                 actual: len,
                 max: self.options.max_fetch_bytes,
             });
@@ -197,7 +222,7 @@ impl<R: ReadAt> Reader<R> {
             .ok_or_else(|| Error::InvalidArgument(format!("chunk {index} is not in the index")))?;
         if chunk.size > self.options.max_chunk_bytes {
             return Err(Error::LimitExceeded {
-                limit: "uncompressed bytes of one chunk",
+                limit: crate::LimitKind::ChunkBytes,
                 actual: chunk.size,
                 max: self.options.max_chunk_bytes,
             });
@@ -337,7 +362,8 @@ impl<R> Reader<R> {
     }
 
     /// Where the TOC's stored bytes are in the blob. Its start is the end of the data
-    /// region (the compressed tar payload).
+    /// region (the compressed tar payload); for an external TOC the range is empty and
+    /// starts at the footer.
     pub fn toc_range(&self) -> Range<u64> {
         self.toc_range.clone()
     }

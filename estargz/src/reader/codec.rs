@@ -4,7 +4,7 @@
 use std::io::{self, Read};
 use std::ops::Range;
 
-use estargz_toc::{Footer, FooterKind, Limits};
+use estargz_toc::{Footer, FooterKind, Limits, Toc};
 use flate2::bufread::MultiGzDecoder;
 
 use super::blob::Reader;
@@ -72,6 +72,22 @@ impl Read for MemberStream<'_> {
 /// zstd:chunked.
 pub(crate) fn payload_end(footer: &Footer, toc_range: &Range<u64>) -> u64 {
     footer.payload_size().unwrap_or(toc_range.start)
+}
+
+/// The parsed TOC in the eStargz model: a zstd:chunked v2 manifest is mapped by
+/// [`crate::zstd::manifest_to_toc`]; the other TOCs already are in it.
+pub(crate) fn toc_model(footer: &Footer, toc: Toc) -> Toc {
+    if footer.kind() == FooterKind::ZstdChunkedV2 {
+        crate::zstd::manifest_to_toc(toc)
+    } else {
+        toc
+    }
+}
+
+/// Whether the TOC records owner names: a zstd:chunked v2 (containers/storage) manifest
+/// has no `userName` or `groupName` fields.
+pub(crate) fn toc_has_owner_names(footer: &Footer) -> bool {
+    footer.kind() != FooterKind::ZstdChunkedV2
 }
 
 /// The TOC JSON of a zstd:chunked blob, from its stored (compressed) bytes.

@@ -119,7 +119,7 @@ impl<'a> RunDecoder<'a> {
             total += n as u64;
             if total > max {
                 return Err(Error::LimitExceeded {
-                    limit: "decompressed bytes of a member run beyond its TOC entries",
+                    limit: crate::LimitKind::HeaderSlack,
                     actual: total,
                     max,
                 });
@@ -189,7 +189,7 @@ pub(crate) fn walk_run(
         let allowed = gap_allowance(index);
         if gap > allowed {
             return Err(Error::LimitExceeded {
-                limit: "decompressed bytes between two chunks of a member run",
+                limit: crate::LimitKind::HeaderSlack,
                 actual: gap,
                 max: allowed,
             });
@@ -206,7 +206,7 @@ pub(crate) fn walk_run(
             }
             Take::Buffer => {
                 let len = usize::try_from(chunk.size).map_err(|_| Error::LimitExceeded {
-                    limit: "chunk size in bytes",
+                    limit: crate::LimitKind::AddressSpace,
                     actual: chunk.size,
                     max: usize::MAX as u64,
                 })?;

@@ -211,7 +211,7 @@ impl<'r, R: ReadAt> FileReader<'r, R> {
         let max = self.reader.options.max_chunk_bytes;
         if self.size > max {
             return Err(Error::LimitExceeded {
-                limit: "bytes of a file verified only as a whole",
+                limit: crate::LimitKind::ChunkBytes,
                 actual: self.size,
                 max,
             });
@@ -234,13 +234,13 @@ impl<'r, R: ReadAt> FileReader<'r, R> {
         let max = self.reader.options.max_read_to_vec_bytes;
         if self.size > max {
             return Err(Error::LimitExceeded {
-                limit: "file size in bytes (ReaderOptions::max_read_to_vec_bytes)",
+                limit: crate::LimitKind::ReadToVecBytes,
                 actual: self.size,
                 max,
             });
         }
         let too_big = || Error::LimitExceeded {
-            limit: "file size in bytes (memory for read_to_vec)",
+            limit: crate::LimitKind::AddressSpace,
             actual: self.size,
             max: usize::MAX as u64,
         };

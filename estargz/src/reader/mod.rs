@@ -1,6 +1,7 @@
 //! Reading blobs: the TOC first, then verified chunks on demand.
 //!
-//! - [`load_toc`] reads only the footer and the TOC.
+//! - [`load_toc`] reads only the footer and the TOC; [`load_external_toc`] does the same
+//!   for a blob whose TOC is stored in a separate blob (the external-TOC variant).
 //! - [`Reader`] opens a blob for lazy, verified reads: lookups through its
 //!   [`Index`](estargz_toc::Index), random-access file reads ([`FileReader`], with a
 //!   `Read + Seek` adapter [`FileCursor`]), read planning ([`Reader::plan_files`],
@@ -29,5 +30,5 @@ pub use blob::{ReadStats, Reader};
 pub use file::{FileCursor, FileReader};
 pub use options::ReaderOptions;
 pub use plan::{FetchSummary, merge};
-pub use toc_load::{LoadedToc, TocOptions, load_toc};
+pub use toc_load::{LoadedToc, TocOptions, load_external_toc, load_toc};
 pub use verify::{Verification, VerifiedFile};

@@ -197,8 +197,7 @@ impl<R: ReadAt> Reader<R> {
                     // span the whole blob.
                     if len > self.options.max_fetch_bytes {
                         return Err(Error::LimitExceeded {
-                            limit: "compressed bytes of one member run \
-                                    (ReaderOptions::max_fetch_bytes)",
+                            limit: crate::LimitKind::FetchBytes,
                             actual: len,
                             max: self.options.max_fetch_bytes,
                         });

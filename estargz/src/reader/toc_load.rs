@@ -46,17 +46,22 @@ impl Default for TocOptions {
 pub struct LoadedToc {
     /// The footer that located the TOC.
     pub footer: Footer,
-    /// Where the TOC's stored (compressed) bytes are in the blob.
+    /// Where the TOC's stored (compressed) bytes are in the blob. When the TOC is external
+    /// ([`load_external_toc`]) the range is empty and starts at the footer, where the
+    /// payload ends.
     pub toc_range: Range<u64>,
     /// The size of the blob.
     pub blob_size: u64,
+    /// The size of the separate TOC blob, when the TOC is external.
+    pub external_toc_size: Option<u64>,
     /// The TOC JSON exactly as stored.
     pub json: Vec<u8>,
     /// The sha256 of [`LoadedToc::json`]: the TOC digest.
     pub digest: Digest,
     /// The parsed TOC.
     pub toc: Toc,
-    /// How many reads of the source loading took.
+    /// How many reads of the sources loading took (the blob's, and the TOC blob's when the
+    /// TOC is external).
     pub reads: u32,
 }
 
@@ -68,8 +73,41 @@ pub struct LoadedToc {
 /// [`Error::Io`] when the source fails; [`Error::Toc`] when no footer matches or the JSON is
 /// malformed or over a limit; [`Error::TocMember`] and [`Error::Decompress`] when the TOC
 /// member is damaged; [`Error::DigestMismatch`] when
-/// [`TocOptions::expected_digest`] is set and differs.
+/// [`TocOptions::expected_digest`] is set and differs; [`Error::TocIsExternal`] when the
+/// footer says the TOC is in a separate blob (use [`load_external_toc`]).
 pub fn load_toc<R: ReadAt + ?Sized>(source: &R, options: &TocOptions) -> Result<LoadedToc> {
+    load(source, None::<&[u8]>, options)
+}
+
+/// Reads the footer of a blob whose TOC is stored in a separate blob (the external-TOC
+/// eStargz variant, 46-byte footer), and the TOC from `toc_blob`: one gzip member holding
+/// a tar with the entry `stargz.index.json`, exactly what the TOC member of an embedded
+/// blob is.
+///
+/// The TOC blob is held to the same limits as an embedded TOC member
+/// ([`Limits::max_toc_bytes`] for its size and, with a few tar blocks more, for what it
+/// inflates to). Nothing in the blob binds it to its TOC: set
+/// [`TocOptions::expected_digest`] to the blob's TOC digest annotation to check that this
+/// is its TOC (chunk digests catch a wrong TOC only when file contents are read).
+///
+/// # Errors
+///
+/// As [`load_toc`]; [`Error::TocIsEmbedded`] when the blob's footer points at a TOC in
+/// the blob itself.
+pub fn load_external_toc<R, T>(source: &R, toc_blob: &T, options: &TocOptions) -> Result<LoadedToc>
+where
+    R: ReadAt + ?Sized,
+    T: ReadAt + ?Sized,
+{
+    load(source, Some(toc_blob), options)
+}
+
+/// [`load_toc`] and [`load_external_toc`].
+fn load<R, T>(source: &R, toc_blob: Option<&T>, options: &TocOptions) -> Result<LoadedToc>
+where
+    R: ReadAt + ?Sized,
+    T: ReadAt + ?Sized,
+{
     let blob_size = source
         .size()
         .map_err(|e| Error::io("reading the blob size", e))?;
@@ -83,45 +121,46 @@ pub fn load_toc<R: ReadAt + ?Sized>(source: &R, options: &TocOptions) -> Result<
 
     let footer_start = tail.len().saturating_sub(footer::MAX_FOOTER_SIZE);
     let found = footer::detect(&tail[footer_start..], blob_size)?;
-    let toc_range = found.toc_range(blob_size)?.ok_or_else(|| {
-        Error::InvalidArgument(format!(
-            "the {} footer says the TOC is stored in a separate blob; load it with that blob",
-            found.kind()
-        ))
-    })?;
-    let stored_len = toc_range.end - toc_range.start;
-    let max_stored = options.limits.max_toc_bytes;
-    if stored_len > max_stored {
-        return Err(Error::Toc(estargz_toc::Error::LimitExceeded {
-            limit: estargz_toc::LimitKind::TocBytes,
-            actual: stored_len,
-            max: max_stored,
-        }));
-    }
-    let stored = if toc_range.start >= tail_start {
-        let from = (toc_range.start - tail_start) as usize;
-        let to = (toc_range.end - tail_start) as usize;
-        tail[from..to].to_vec()
-    } else {
-        let mut stored = vec![0; stored_len as usize];
-        source
-            .read_exact_at(toc_range.start, &mut stored)
-            .map_err(|e| {
-                Error::io(
-                    format!(
-                        "reading the {stored_len}-byte TOC at offset {}",
-                        toc_range.start
-                    ),
-                    e,
-                )
-            })?;
-        reads += 1;
-        stored
+    let mut external_toc_size = None;
+    let (toc_range, stored) = match (found.toc_range(blob_size)?, toc_blob) {
+        (Some(_), Some(_)) => {
+            return Err(Error::TocIsEmbedded {
+                footer: found.kind(),
+            });
+        }
+        (None, None) => return Err(Error::TocIsExternal),
+        (Some(toc_range), None) => {
+            let stored_len = toc_range.end - toc_range.start;
+            check_stored_len(stored_len, &options.limits)?;
+            let stored = if toc_range.start >= tail_start {
+                let from = (toc_range.start - tail_start) as usize;
+                let to = (toc_range.end - tail_start) as usize;
+                tail[from..to].to_vec()
+            } else {
+                reads += 1;
+                read_stored(source, toc_range.start, stored_len, "TOC")?
+            };
+            (toc_range, stored)
+        }
+        (None, Some(toc_blob)) => {
+            let size = toc_blob
+                .size()
+                .map_err(|e| Error::io("reading the size of the TOC blob", e))?;
+            check_stored_len(size, &options.limits)?;
+            external_toc_size = Some(size);
+            reads += 1;
+            let payload_end = blob_size.saturating_sub(found.size() as u64);
+            let stored = read_stored(toc_blob, 0, size, "TOC blob")?;
+            (payload_end..payload_end, stored)
+        }
     };
 
     let json = match found.kind() {
         FooterKind::Estargz | FooterKind::LegacyStargz => {
-            toc_json_from_gzip_member(&stored, toc_range.start, &options.limits)?
+            toc_json_from_gzip_member(&stored, toc_range.start, "TOC member", &options.limits)?
+        }
+        FooterKind::ExternalToc => {
+            toc_json_from_gzip_member(&stored, 0, "external TOC blob", &options.limits)?
         }
         FooterKind::ZstdChunkedV1 | FooterKind::ZstdChunkedV2 => {
             super::codec::zstd_toc_json(&stored, &found, &options.limits)?
@@ -142,16 +181,47 @@ pub fn load_toc<R: ReadAt + ?Sized>(source: &R, options: &TocOptions) -> Result<
             actual: digest.to_string(),
         });
     }
-    let toc = parsed?;
+    let toc = super::codec::toc_model(&found, parsed?);
     Ok(LoadedToc {
         footer: found,
         toc_range,
         blob_size,
+        external_toc_size,
         json,
         digest,
         toc,
         reads,
     })
+}
+
+/// Checks the stored (compressed) size of a TOC against [`Limits::max_toc_bytes`].
+fn check_stored_len(stored_len: u64, limits: &Limits) -> Result<()> {
+    let max_stored = limits.max_toc_bytes;
+    if stored_len > max_stored {
+        return Err(Error::Toc(estargz_toc::Error::LimitExceeded {
+            limit: estargz_toc::LimitKind::TocBytes,
+            actual: stored_len,
+            max: max_stored,
+        }));
+    }
+    Ok(())
+}
+
+/// Reads the `len` stored bytes of a TOC at `offset` of `source` (`what` names it).
+fn read_stored<S: ReadAt + ?Sized>(
+    source: &S,
+    offset: u64,
+    len: u64,
+    what: &str,
+) -> Result<Vec<u8>> {
+    let mut stored = vec![0; len as usize];
+    source.read_exact_at(offset, &mut stored).map_err(|e| {
+        Error::io(
+            format!("reading the {len}-byte {what} at offset {offset}"),
+            e,
+        )
+    })?;
+    Ok(stored)
 }
 
 /// JSON at least this large is hashed on a second thread while this one parses it.
@@ -173,9 +243,14 @@ fn digest_and_parse(json: &[u8], limits: &Limits) -> (Digest, estargz_toc::Resul
     })
 }
 
-/// Decompresses a gzip TOC member and returns the JSON bytes of its `stargz.index.json`
-/// tar entry.
-fn toc_json_from_gzip_member(member: &[u8], offset: u64, limits: &Limits) -> Result<Vec<u8>> {
+/// Decompresses a gzip TOC member (at `offset` of its blob; `what` says which) and returns
+/// the JSON bytes of its `stargz.index.json` tar entry.
+fn toc_json_from_gzip_member(
+    member: &[u8],
+    offset: u64,
+    what: &str,
+    limits: &Limits,
+) -> Result<Vec<u8>> {
     // The JSON, plus its tar header, padding and the end-of-archive blocks.
     let max_tar = limits.max_toc_bytes.saturating_add(4 * BLOCK);
     let mut tar = Vec::with_capacity(isize_hint(member, max_tar));
@@ -184,7 +259,7 @@ fn toc_json_from_gzip_member(member: &[u8], offset: u64, limits: &Limits) -> Res
         .read_to_end(&mut tar)
         .map_err(|e| Error::Decompress {
             offset,
-            reason: format!("TOC member: {e}"),
+            reason: format!("{what}: {e}"),
         })?;
     if tar.len() as u64 > max_tar {
         return Err(Error::Toc(estargz_toc::Error::LimitExceeded {
@@ -197,7 +272,7 @@ fn toc_json_from_gzip_member(member: &[u8], offset: u64, limits: &Limits) -> Res
     let mut parser = TarParser::new(TarLimits::default());
     let entry = match parser.parse(&tar, true) {
         Ok(TarEvent::Entry { entry, .. }) => entry,
-        Ok(_) => return Err(member_error("no tar entry in the TOC member".into())),
+        Ok(_) => return Err(member_error(format!("no tar entry in the {what}"))),
         Err(e) => return Err(member_error(format!("tar header: {e}"))),
     };
     if entry.header.name != TOC_TAR_NAME {

@@ -20,6 +20,10 @@ impl<R: ReadAt> Reader<R> {
     /// payload lacks one (blobs written by the reference's `Build` never have one).
     /// Returns the number of bytes written.
     ///
+    /// For zstd:chunked and external-TOC blobs, whose decompressed stream is the entries
+    /// alone (their DiffID covers no end-of-archive), the output is that stream followed
+    /// by the 1024-byte end-of-archive, so that it is a complete tar.
+    ///
     /// File content is verified chunk by chunk before it is written (unless
     /// [`ReaderOptions::verify_chunks`](super::ReaderOptions::verify_chunks) is off).
     /// Chunks without a `chunkDigest` (legacy stargz) are checked by their file's `digest`
@@ -44,7 +48,8 @@ impl<R: ReadAt> Reader<R> {
             verify: self.options.verify_chunks,
             file: None,
         };
-        let mut check = TarCheck::new(self.index());
+        let mut check = TarCheck::new(self.index())
+            .owner_names(super::codec::toc_has_owner_names(self.footer()));
         let mut scratch = vec![0; decode::SCRATCH_LEN];
         let data = 0..self.payload_end();
         for segment in segments(self, 0..self.layout.runs.len(), data) {
@@ -147,7 +152,7 @@ impl<R> RunSink for UnpackSink<'_, '_, R> {
         let max = self.reader.options.max_chunk_bytes;
         if chunk.size > max {
             return Err(Error::LimitExceeded {
-                limit: "uncompressed bytes of one chunk",
+                limit: crate::LimitKind::ChunkBytes,
                 actual: chunk.size,
                 max,
             });

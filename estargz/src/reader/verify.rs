@@ -199,7 +199,8 @@ impl<R: ReadAt + Sync> Reader<R> {
         let mut check = match group.first_chunk.and_then(|c| all.get(c)) {
             Some(chunk) => TarCheck::at_file(self.index(), chunk),
             None => TarCheck::new(self.index()),
-        };
+        }
+        .owner_names(super::codec::toc_has_owner_names(self.footer()));
         let segments = segments(self, group.runs.clone(), group.blob.clone());
         let mut compressed_bytes = 0;
         let mut i = 0;
@@ -217,7 +218,7 @@ impl<R: ReadAt + Sync> Reader<R> {
             let len = batch.end - batch.start;
             if len > self.options.max_fetch_bytes {
                 return Err(Error::LimitExceeded {
-                    limit: "compressed bytes of one member run",
+                    limit: crate::LimitKind::FetchBytes,
                     actual: len,
                     max: self.options.max_fetch_bytes,
                 });

@@ -49,12 +49,6 @@ pub enum TarError {
         /// Offset of the non-zero block.
         offset: u64,
     },
-    /// Extension headers (PAX `x`, GNU `L`/`K`) were not followed by an entry.
-    #[error("tar extension header at offset {offset} is not followed by an entry")]
-    DanglingExtension {
-        /// Offset where an entry header was expected.
-        offset: u64,
-    },
     /// A PAX extended header is malformed.
     #[error("invalid PAX record in the extended header at offset {offset}: {reason}")]
     BadPaxRecord {
@@ -84,8 +78,8 @@ pub enum TarError {
     LimitExceeded {
         /// Offset of the header block.
         offset: u64,
-        /// Name of the limit.
-        limit: &'static str,
+        /// Which limit.
+        limit: crate::error::LimitKind,
         /// The value found.
         value: u64,
         /// The configured maximum.

@@ -367,7 +367,8 @@ pub struct TarEntry {
     /// Physical payload length in the archive (0 for header-only types and global headers;
     /// for sparse files, the stored data without holes).
     pub payload_len: u64,
-    /// Zero bytes after the payload up to the next block boundary.
+    /// Zero bytes after the payload up to the next block boundary (fewer if the stream ends
+    /// inside them, which Go accepts after the last entry).
     pub padding: u64,
     /// The sparse map, for sparse files.
     pub sparse: Option<SparseMap>,
@@ -391,7 +392,9 @@ pub enum Trailer {
     TwoZeroBlocks,
     /// One zero block, then the end of the input (accepted, as Go does).
     OneZeroBlock,
-    /// The input ended at a header boundary without any zero block (accepted, as Go does).
+    /// The input ended without any zero block (accepted, as Go does): at a header
+    /// boundary, inside the padding after the last entry or extension header, or after
+    /// extension headers that no entry follows (they are dropped).
     Missing,
 }
 
@@ -435,7 +438,9 @@ pub enum TarEvent {
 
 /// Limits on what untrusted input may make the parser allocate.
 ///
-/// Exceeding one gives [`TarError::LimitExceeded`].
+/// Exceeding one gives [`TarError::LimitExceeded`] naming it (a
+/// [`LimitKind`](crate::LimitKind)), except `max_gzip_members`, which gives
+/// [`Error::LimitExceeded`](crate::Error::LimitExceeded).
 #[derive(Clone, Debug, Eq, PartialEq)]
 #[non_exhaustive]
 pub struct TarLimits {
@@ -454,6 +459,16 @@ pub struct TarLimits {
     /// Maximum total bytes of `SCHILY.xattr.*` names and values of one entry.
     /// Default 256 KiB (Linux allows 64 KiB per value).
     pub max_xattr_size: u64,
+    /// Maximum number of entries of an archive, PAX global headers included. The encoder
+    /// holds one TOC entry per tar entry in memory. Default 4 Mi, the TOC reader's
+    /// default [`max_entries`](estargz_toc::Limits::max_entries).
+    pub max_entries: u64,
+    /// Maximum number of gzip members of a compressed input (the encoder's `.tar.gz`
+    /// input, decoded by [`MultiMemberDecoder`](crate::gzip::MultiMemberDecoder)); the tar
+    /// parser itself does not use it. Default 16 Mi
+    /// ([`gzip::DEFAULT_MAX_MEMBERS`](crate::gzip::DEFAULT_MAX_MEMBERS)): an eStargz blob
+    /// has about one member per file and chunk, well within the entry limit.
+    pub max_gzip_members: u64,
 }
 
 impl Default for TarLimits {
@@ -464,6 +479,8 @@ impl Default for TarLimits {
             max_sparse_entries: 1 << 16,
             max_sparse_size: 16 << 30,
             max_xattr_size: 256 << 10,
+            max_entries: estargz_toc::Limits::DEFAULT.max_entries,
+            max_gzip_members: crate::gzip::DEFAULT_MAX_MEMBERS,
         }
     }
 }

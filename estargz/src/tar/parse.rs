@@ -6,6 +6,7 @@ use super::{
     SparseFormat, SparseMap, TarEntry, TarError, TarEvent, TarFormat, TarHeader, TarLimits,
     TarTime, Trailer, is_header_only, pax,
 };
+use crate::error::LimitKind;
 
 /// A sans-IO tar parser.
 ///
@@ -22,6 +23,8 @@ pub struct TarParser {
     limits: TarLimits,
     offset: u64,
     finished: bool,
+    /// Entries and global headers returned so far.
+    entries: u64,
 }
 
 impl TarParser {
@@ -31,6 +34,7 @@ impl TarParser {
             limits,
             offset: 0,
             finished: false,
+            entries: 0,
         }
     }
 
@@ -48,7 +52,8 @@ impl TarParser {
     ///
     /// `eof` says that `input` holds everything up to the end of the stream; without it,
     /// a short input gives [`TarEvent::NeedData`] instead of [`TarError::Truncated`].
-    /// After the end of the archive, every call returns `End` with `consumed: 0`.
+    /// After the end of the archive, every call returns `End` with `consumed: 0`. An entry
+    /// or global header past [`TarLimits::max_entries`] is [`TarError::LimitExceeded`].
     pub fn parse(&mut self, input: &[u8], eof: bool) -> Result<TarEvent, TarError> {
         if self.finished {
             return Ok(TarEvent::End {
@@ -68,6 +73,15 @@ impl TarParser {
         };
         match &event {
             TarEvent::Entry { entry, .. } | TarEvent::GlobalHeader { entry, .. } => {
+                self.entries += 1;
+                if self.entries > self.limits.max_entries {
+                    return Err(TarError::LimitExceeded {
+                        offset: entry.header_offset,
+                        limit: LimitKind::TarEntries,
+                        value: self.entries,
+                        max: self.limits.max_entries,
+                    });
+                }
                 self.offset = entry.end_offset();
             }
             TarEvent::End { consumed, .. } => {
@@ -163,6 +177,17 @@ impl<'a> Cursor<'a> {
         })
     }
 
+    /// At the end of the stream, how many input bytes follow the `len` bytes at `pos`;
+    /// `None` if more input may come or if the input ends before them. Go accepts a stream
+    /// that ends inside the padding after its last header or payload, so the padding is cut
+    /// to this.
+    fn held_after(&self, pos: usize, len: u64) -> Option<u64> {
+        if !self.eof {
+            return None;
+        }
+        (self.input.len() as u64).checked_sub((pos as u64).checked_add(len)?)
+    }
+
     /// Whether the input ends exactly at `pos` and nothing more will come.
     fn ends_at(&self, pos: usize) -> bool {
         self.eof && self.input.len() == pos
@@ -186,10 +211,8 @@ fn parse_next(cur: &Cursor<'_>, limits: &TarLimits) -> Result<TarEvent, Halt> {
     let mut extension_offset: Option<u64> = None;
     loop {
         let at = cur.abs(pos);
+        // Extension headers at the end of the stream apply to nothing: Go ends there too.
         if cur.ends_at(pos) {
-            if extension_offset.is_some() {
-                return Err(TarError::DanglingExtension { offset: at }.into());
-            }
             return Ok(TarEvent::End {
                 consumed: pos,
                 trailer: Trailer::Missing,
@@ -208,9 +231,6 @@ fn parse_next(cur: &Cursor<'_>, limits: &TarLimits) -> Result<TarEvent, Halt> {
                 }
                 .into());
             };
-            if extension_offset.is_some() {
-                return Err(TarError::DanglingExtension { offset: at }.into());
-            }
             let consumed = match trailer {
                 Trailer::TwoZeroBlocks => next + BLOCK_SIZE,
                 _ => next,
@@ -224,18 +244,18 @@ fn parse_next(cur: &Cursor<'_>, limits: &TarLimits) -> Result<TarEvent, Halt> {
         let typeflag = raw.header.typeflag;
         match typeflag {
             b'x' | b'g' | b'L' | b'K' => {
-                let (limit_name, max) = if matches!(typeflag, b'x' | b'g') {
+                let (limit, max) = if matches!(typeflag, b'x' | b'g') {
                     format &= FORMAT_PAX;
-                    ("max_pax_size", limits.max_pax_size)
+                    (LimitKind::PaxSize, limits.max_pax_size)
                 } else {
                     format &= FORMAT_GNU;
-                    ("max_long_name_size", limits.max_long_name_size)
+                    (LimitKind::LongNameSize, limits.max_long_name_size)
                 };
                 let size = physical_size(&raw.header, at)?;
                 if size > max {
                     return Err(TarError::LimitExceeded {
                         offset: at,
-                        limit: limit_name,
+                        limit,
                         value: size,
                         max,
                     }
@@ -244,7 +264,10 @@ fn parse_next(cur: &Cursor<'_>, limits: &TarLimits) -> Result<TarEvent, Halt> {
                 let len = to_usize(size, at)?;
                 let pad = to_usize(block::padding(size), at)?;
                 let data = cur.take(pos, len)?;
-                cur.take(pos + len, pad)?;
+                let pad = match cur.held_after(pos, size) {
+                    Some(held) => pad.min(to_usize(held, at)?),
+                    None => cur.take(pos + len, pad)?.len(),
+                };
                 pos += len + pad;
                 match typeflag {
                     b'x' | b'g' => {
@@ -252,7 +275,7 @@ fn parse_next(cur: &Cursor<'_>, limits: &TarLimits) -> Result<TarEvent, Halt> {
                             .map_err(|reason| TarError::BadPaxRecord { offset: at, reason })?;
                         check_xattrs(&records, limits, at)?;
                         if typeflag == b'g' {
-                            return global_header(raw, records, format, at, cur.abs(pos), pos);
+                            return Ok(global_header(raw, records, format, at, cur.abs(pos), pos));
                         }
                         // A later `x` header replaces an earlier one, as in Go.
                         pax_records = Some(records);
@@ -306,7 +329,10 @@ fn parse_next(cur: &Cursor<'_>, limits: &TarLimits) -> Result<TarEvent, Halt> {
                 h.format = TarFormat::from_bits(format);
                 let payload_offset = cur.abs(pos);
                 let payload_len = phys.saturating_sub(map_bytes);
-                let padding = block::padding(phys);
+                let mut padding = block::padding(phys);
+                if let Some(held) = cur.held_after(pos, payload_len) {
+                    padding = padding.min(held);
+                }
                 payload_offset
                     .checked_add(payload_len)
                     .and_then(|e| e.checked_add(padding))
@@ -331,6 +357,10 @@ fn parse_next(cur: &Cursor<'_>, limits: &TarLimits) -> Result<TarEvent, Halt> {
 }
 
 /// Builds the event for a PAX global header (Go's early return in `Reader.next`).
+///
+/// Go merges the records into the block's header but ignores the error of a bad value
+/// (`mtime=x`) and keeps only the name: the last `path` record if it is not empty, else the
+/// block's own name.
 fn global_header(
     raw: RawHeader,
     records: Vec<PaxRecord>,
@@ -338,12 +368,14 @@ fn global_header(
     at: u64,
     end: u64,
     consumed: usize,
-) -> Result<TarEvent, Halt> {
-    let mut merged = raw.header.clone();
-    merge_pax(&mut merged, &records, at)?;
+) -> TarEvent {
+    let name = match pax::record_map(&records).get(pax::PATH) {
+        Some(path) if !path.is_empty() => path.to_vec(),
+        _ => raw.header.name,
+    };
     let header = TarHeader {
         typeflag: b'g',
-        name: merged.name,
+        name,
         pax_records: records,
         // Go does not collapse "USTAR or PAX" for global headers.
         format: if format & FORMAT_PAX != 0 {
@@ -363,10 +395,10 @@ fn global_header(
         padding: 0,
         sparse: None,
     };
-    Ok(TarEvent::GlobalHeader {
+    TarEvent::GlobalHeader {
         consumed,
         entry: Box::new(entry),
-    })
+    }
 }
 
 /// Size of the data section (0 for header-only types); negative sizes are errors.
@@ -492,7 +524,7 @@ fn check_xattrs(records: &[PaxRecord], limits: &TarLimits, at: u64) -> Result<()
     if total > limits.max_xattr_size {
         return Err(TarError::LimitExceeded {
             offset: at,
-            limit: "max_xattr_size",
+            limit: LimitKind::XattrSize,
             value: total,
             max: limits.max_xattr_size,
         }
@@ -573,7 +605,7 @@ fn old_gnu_sparse(
             if data.len() as u64 >= limits.max_sparse_entries {
                 return Err(TarError::LimitExceeded {
                     offset: at,
-                    limit: "max_sparse_entries",
+                    limit: LimitKind::SparseEntries,
                     value: data.len() as u64 + 1,
                     max: limits.max_sparse_entries,
                 }
@@ -588,7 +620,7 @@ fn old_gnu_sparse(
         if blocks as u64 >= max_blocks {
             return Err(TarError::LimitExceeded {
                 offset: at,
-                limit: "max_sparse_entries",
+                limit: LimitKind::SparseEntries,
                 value: (blocks as u64 + 1) * 21,
                 max: limits.max_sparse_entries,
             }
@@ -647,7 +679,7 @@ fn pax_sparse(
         if n as u64 > limits.max_sparse_entries {
             return Err(TarError::LimitExceeded {
                 offset: at,
-                limit: "max_sparse_entries",
+                limit: LimitKind::SparseEntries,
                 value: n as u64,
                 max: limits.max_sparse_entries,
             }
@@ -681,7 +713,7 @@ fn pax_sparse(
             if next_end > max_bytes {
                 return Err(TarError::LimitExceeded {
                     offset: at,
-                    limit: "max_pax_size",
+                    limit: LimitKind::PaxSize,
                     value: next_end,
                     max: max_bytes,
                 }
@@ -747,7 +779,7 @@ fn validate_sparse(
     if size as u64 > limits.max_sparse_size {
         return Err(Halt::Fail(TarError::LimitExceeded {
             offset: at,
-            limit: "max_sparse_size",
+            limit: LimitKind::SparseSize,
             value: size as u64,
             max: limits.max_sparse_size,
         }));
@@ -1042,7 +1074,7 @@ mod tests {
         assert!(matches!(
             parse_archive(&a, &l),
             Err(TarError::LimitExceeded {
-                limit: "max_xattr_size",
+                limit: LimitKind::XattrSize,
                 ..
             })
         ));
@@ -1051,7 +1083,7 @@ mod tests {
         assert!(matches!(
             parse_archive(&a, &l),
             Err(TarError::LimitExceeded {
-                limit: "max_pax_size",
+                limit: LimitKind::PaxSize,
                 ..
             })
         ));
@@ -1084,6 +1116,141 @@ mod tests {
         out.extend_from_slice(data);
         out.resize(out.len() + padding(data.len() as u64) as usize + 1024, 0);
         out
+    }
+
+    /// Where Go's reader (checked with a Go program on the same streams) accepts a stream
+    /// that stops early: inside the padding after the last entry or extension header, and
+    /// after extension headers that no entry follows (dropped). A cut in a header, in
+    /// extension data or in a payload stays an error.
+    #[test]
+    fn a_stream_may_end_in_padding_or_after_extension_headers() {
+        let mut pax_path = Vec::new();
+        pax::format_record(b"path", b"x", &mut pax_path);
+        let mut ext = Vec::new();
+        raw_file(&mut ext, b"PaxHeaders.0/x", &pax_path, b'x');
+        let mut long = Vec::new();
+        raw_file(&mut long, b"././@LongLink", b"long\0", b'L');
+        let mut file = Vec::new();
+        raw_header(&mut file, b"f", 3, b'0');
+        file.extend_from_slice(b"abc");
+        let cat = |parts: &[&[u8]]| parts.concat();
+        for (what, stream) in [
+            ("x then the end", ext.clone()),
+            ("x then two zero blocks", cat(&[&ext, &[0; 1024]])),
+            ("x then one zero block", cat(&[&ext, &[0; 512]])),
+            ("L then the end", long.clone()),
+            (
+                "x with its padding cut",
+                ext[..512 + pax_path.len() + 3].to_vec(),
+            ),
+        ] {
+            assert_eq!(parse_archive(&stream, &limits()), Ok(vec![]), "{what}");
+        }
+        for cut in [0, 10] {
+            let stream = cat(&[&file, &vec![0; cut]]);
+            let e = parse_archive(&stream, &limits()).unwrap();
+            assert_eq!(e.len(), 1);
+            assert_eq!((e[0].payload_len, e[0].padding), (3, cut as u64));
+            assert_eq!(e[0].end_offset(), stream.len() as u64);
+        }
+        // Without `eof` the padding is not cut: more input may come.
+        let mut p = TarParser::new(limits());
+        match p.parse(&file, false).unwrap() {
+            TarEvent::Entry { entry, .. } => assert_eq!(entry.padding, 509),
+            other => panic!("{other:?}"),
+        }
+        for (what, stream) in [
+            ("x data cut", ext[..512 + 5].to_vec()),
+            ("payload cut", file[..514].to_vec()),
+            ("header cut", cat(&[&file, &[0; 509], &[0; 100]])),
+        ] {
+            assert!(
+                matches!(
+                    parse_archive(&stream, &limits()),
+                    Err(TarError::Truncated { .. })
+                ),
+                "{what}"
+            );
+        }
+    }
+
+    /// PAX string values as Go 1.19's `archive/tar` reads them (checked with a Go program
+    /// on the same archives): a newline is part of the value (the record length delimits
+    /// it; fuzz/regressions/tar_header/crash-6d99ca6c…, where the `tar` crate falls back to
+    /// the header's name), an empty value keeps the header's field, the last record of a
+    /// key wins, and a NUL in `path`, `linkpath`, `uname`, `gname` or in any key is an error
+    /// while other values may hold one.
+    #[test]
+    fn pax_string_values_read_as_go_reads_them() {
+        let link = |l: &str| {
+            let mut h = TarHeader::new(b'2', "sl");
+            h.link_name = l.as_bytes().to_vec();
+            h
+        };
+        let read = |records: &[(&str, &str)], main: &TarHeader| {
+            let e = parse_archive(&with_pax(records, main, b""), &limits()).unwrap();
+            assert_eq!(e.len(), 1);
+            let h = &e[0].header;
+            (h.name.clone(), h.link_name.clone(), h.size)
+        };
+        let own = reg("own", 0);
+        assert_eq!(read(&[("path", "a\nb")], &own).0, b"a\nb");
+        assert_eq!(read(&[("linkpath", "x\ny")], &link("own-link")).1, b"x\ny");
+        assert_eq!(read(&[("path", "")], &own).0, b"own");
+        assert_eq!(read(&[("linkpath", "")], &link("own-link")).1, b"own-link");
+        assert_eq!(read(&[("path", "first"), ("path", "")], &own).0, b"own");
+        assert_eq!(read(&[("path", "first"), ("path", "2nd")], &own).0, b"2nd");
+        assert_eq!(read(&[("comment", "a\0b")], &own).0, b"own");
+        assert_eq!(read(&[("uname", "a\nb")], &own).0, b"own");
+        // An empty `size` keeps the header's size.
+        let a = with_pax(&[("size", "")], &reg("own", 3), b"abc");
+        assert_eq!(parse_archive(&a, &limits()).unwrap()[0].payload_len, 3);
+        // A trailing slash from `path` makes an old NUL typeflag a directory.
+        let mut recs = Vec::new();
+        pax::format_record(b"path", b"dir/", &mut recs);
+        let mut a = Vec::new();
+        raw_file(&mut a, b"PaxHeaders.0/x", &recs, b'x');
+        raw_header(&mut a, b"own", 0, 0);
+        a.resize(a.len() + 1024, 0);
+        assert_eq!(
+            parse_archive(&a, &limits()).unwrap()[0].header.typeflag,
+            b'5'
+        );
+        for (k, v) in [
+            ("path", "a\0b"),
+            ("linkpath", "a\0b"),
+            ("uname", "a\0b"),
+            ("gname", "a\0b"),
+            ("co\0mment", "ab"),
+        ] {
+            assert!(
+                matches!(
+                    parse_archive(&with_pax(&[(k, v)], &own, b""), &limits()),
+                    Err(TarError::BadPaxRecord { offset: 0, .. })
+                ),
+                "{k:?}={v:?}"
+            );
+        }
+    }
+
+    /// Go ignores a bad value in a PAX global header (its `mergePAX` error is dropped) and
+    /// names the header after its `path` record; the entry after it reads normally.
+    #[test]
+    fn a_bad_value_in_a_global_header_is_ignored() {
+        let mut recs = Vec::new();
+        pax::format_record(b"mtime", b"x1", &mut recs);
+        pax::format_record(b"uid", b"zz", &mut recs);
+        pax::format_record(b"path", b"global-name", &mut recs);
+        let mut out = Vec::new();
+        raw_file(&mut out, b"pax_global_header", &recs, b'g');
+        raw_file(&mut out, b"own", b"", b'0');
+        out.resize(out.len() + 1024, 0);
+        let e = parse_archive(&out, &limits()).unwrap();
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[0].header.typeflag, b'g');
+        assert_eq!(e[0].header.name, b"global-name");
+        assert_eq!(e[0].header.pax_records.len(), 3);
+        assert_eq!(e[1].header.name, b"own");
     }
 
     #[test]

@@ -116,7 +116,7 @@ pub(crate) fn decode_frame_at(
     let actual = out.len() as u64;
     if actual > limit {
         return Err(Error::LimitExceeded {
-            limit: "decompressed size of a zstd frame",
+            limit: crate::LimitKind::MemberBytes,
             actual,
             max: limit,
         });

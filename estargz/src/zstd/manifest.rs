@@ -1,8 +1,8 @@
 //! The zstd:chunked TOC ("manifest"): its skippable frame, footer and annotations.
 
-use estargz_toc::ZstdTocPosition;
 #[cfg(feature = "zstd")]
 use estargz_toc::{Footer, LimitKind, Limits};
+use estargz_toc::{TarSplitPosition, ZstdTocPosition};
 use estargz_verifier::Digest;
 
 #[cfg(feature = "zstd")]
@@ -14,6 +14,21 @@ pub const MANIFEST_CHECKSUM_ANNOTATION: &str = "io.containers.zstd-chunked.manif
 /// The layer annotation holding the TOC position,
 /// `"<offset>:<compressed length>:<uncompressed length>:<manifest type>"` (decimal).
 pub const MANIFEST_POSITION_ANNOTATION: &str = "io.containers.zstd-chunked.manifest-position";
+
+/// The v2 (current containers/storage) annotation holding the sha256 of the compressed TOC
+/// frame.
+pub const V2_MANIFEST_CHECKSUM_ANNOTATION: &str =
+    "io.github.containers.zstd-chunked.manifest-checksum";
+
+/// The v2 annotation holding the TOC position, in the same form as
+/// [`MANIFEST_POSITION_ANNOTATION`].
+pub const V2_MANIFEST_POSITION_ANNOTATION: &str =
+    "io.github.containers.zstd-chunked.manifest-position";
+
+/// The v2 annotation holding the tar-split position,
+/// `"<offset>:<compressed length>:<uncompressed length>"` (decimal).
+pub const V2_TAR_SPLIT_POSITION_ANNOTATION: &str =
+    "io.github.containers.zstd-chunked.tarsplit-position";
 
 /// The only manifest type defined: 1, "CRFS" (the eStargz TOC JSON).
 pub const MANIFEST_TYPE_CRFS: u64 = 1;
@@ -38,8 +53,9 @@ pub fn skippable_frame_header(len: u32) -> [u8; 8] {
     header
 }
 
-/// Where a zstd:chunked blob's TOC is and what its compressed frame hashes to: what the
-/// `io.containers.zstd-chunked.*` annotations say.
+/// Where a zstd:chunked blob's TOC (and, for v2 blobs, its tar-split data) is and what the
+/// compressed TOC frame hashes to: what the `io.containers.zstd-chunked.*` (v1) or
+/// `io.github.containers.zstd-chunked.*` (v2) annotations say.
 #[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
 #[non_exhaustive]
 pub struct ZstdManifest {
@@ -47,6 +63,8 @@ pub struct ZstdManifest {
     pub position: ZstdTocPosition,
     /// sha256 of the compressed TOC frame (not of the JSON: that is the TOC digest).
     pub checksum: Digest,
+    /// The tar-split frame's position: `Some` exactly for v2 (containers/storage) blobs.
+    pub tar_split: Option<TarSplitPosition>,
 }
 
 impl ZstdManifest {
@@ -60,13 +78,30 @@ impl ZstdManifest {
         )
     }
 
-    /// The two annotations the reference's converter adds for zstd:chunked: the manifest
-    /// checksum and the manifest position.
-    pub fn annotations(&self) -> [(&'static str, String); 2] {
-        [
-            (MANIFEST_CHECKSUM_ANNOTATION, self.checksum.to_string()),
-            (MANIFEST_POSITION_ANNOTATION, self.position_annotation()),
-        ]
+    /// The `io.github.containers.zstd-chunked.tarsplit-position` value of a v2 blob:
+    /// `"<offset>:<compressed length>:<uncompressed length>"`.
+    pub fn tar_split_annotation(&self) -> Option<String> {
+        self.tar_split
+            .map(|t| format!("{}:{}:{}", t.offset, t.len, t.uncompressed_len))
+    }
+
+    /// The annotations a converter adds for zstd:chunked. v1 (the reference's layout): the
+    /// manifest checksum and position under `io.containers.zstd-chunked.`. v2: the manifest
+    /// checksum and position and the tar-split position under
+    /// `io.github.containers.zstd-chunked.`, as containers/storage's compressor sets them.
+    pub fn annotations(&self) -> Vec<(&'static str, String)> {
+        let checksum = self.checksum.to_string();
+        match self.tar_split_annotation() {
+            None => vec![
+                (MANIFEST_CHECKSUM_ANNOTATION, checksum),
+                (MANIFEST_POSITION_ANNOTATION, self.position_annotation()),
+            ],
+            Some(tar_split) => vec![
+                (V2_MANIFEST_CHECKSUM_ANNOTATION, checksum),
+                (V2_MANIFEST_POSITION_ANNOTATION, self.position_annotation()),
+                (V2_TAR_SPLIT_POSITION_ANNOTATION, tar_split),
+            ],
+        }
     }
 }
 
@@ -76,11 +111,7 @@ impl ZstdManifest {
 #[cfg(feature = "zstd")]
 pub(crate) fn encode_tail(json: &[u8], level: i32, at: u64) -> Result<(Vec<u8>, ZstdManifest)> {
     let frame = super::FrameEncoder::new(level)?.compress(json)?;
-    let len = u32::try_from(frame.len()).map_err(|_| Error::LimitExceeded {
-        limit: "compressed TOC size in bytes (a skippable frame holds at most 4 GiB)",
-        actual: frame.len() as u64,
-        max: u64::from(u32::MAX),
-    })?;
+    let len = skippable_len(&frame)?;
     let position = ZstdTocPosition {
         offset: at.saturating_add(8),
         len: u64::from(len),
@@ -95,8 +126,23 @@ pub(crate) fn encode_tail(json: &[u8], level: i32, at: u64) -> Result<(Vec<u8>, 
     let manifest = ZstdManifest {
         position,
         checksum: Digest::of(&frame),
+        tar_split: None,
     };
     Ok((tail, manifest))
+}
+
+/// The length of `content` as a skippable frame records it.
+///
+/// # Errors
+///
+/// [`Error::LimitExceeded`] beyond 4 GiB, the most a skippable frame holds.
+#[cfg(feature = "zstd")]
+pub(crate) fn skippable_len(content: &[u8]) -> Result<u32> {
+    u32::try_from(content.len()).map_err(|_| Error::LimitExceeded {
+        limit: crate::LimitKind::SkippableFrame,
+        actual: content.len() as u64,
+        max: u64::from(u32::MAX),
+    })
 }
 
 /// Decodes the stored TOC of a zstd:chunked blob (`stored`: the bytes `footer` locates, one

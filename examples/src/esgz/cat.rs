@@ -33,6 +33,7 @@ use estargz_mirror::config::parse_config;
 use estargz_mirror::{Endpoint, MirrorConfig, RangeReader, UreqTransport};
 use estargz_verifier::Digest;
 
+use crate::output::{TocArg, open_error, open_reader};
 use crate::verify::parse_digest;
 
 /// Arguments of `esgz cat`.
@@ -43,6 +44,8 @@ pub(crate) struct CatArgs {
     source: PathBuf,
     /// The file to print.
     path: String,
+    #[command(flatten)]
+    toc: TocArg,
     /// The TOC digest the blob must have (`sha256:...`).
     #[arg(long, value_parser = parse_digest)]
     toc_digest: Option<Digest>,
@@ -279,9 +282,13 @@ fn cat_ranges(
 ) -> Result<(), String> {
     let mut options = ReaderOptions::default();
     options.toc.expected_digest = args.toc_digest;
-    let reader = source
-        .open_estargz(options)
-        .map_err(|e| format!("{name}: {e}"))?;
+    let reader = if args.toc.toc_blob.is_some() {
+        open_reader(source, name, &args.toc, options)?
+    } else {
+        source
+            .open_estargz(options)
+            .map_err(|e| open_error(name, &e))?
+    };
     let delivered = copy_file(&reader, name, &args.path)?;
     if args.stats {
         let metrics = reader.source().metrics();
@@ -316,7 +323,7 @@ fn cat_local(args: &CatArgs, path: &Path) -> Result<(), String> {
     };
     let mut options = ReaderOptions::default();
     options.toc.expected_digest = args.toc_digest;
-    let reader = Reader::open(source, options).map_err(|e| format!("{name}: {e}"))?;
+    let reader = open_reader(source, &name, &args.toc, options)?;
     let delivered = copy_file(&reader, &name, &args.path)?;
     if args.stats {
         let source = reader.source();

@@ -4,9 +4,10 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
+use clap::error::ErrorKind;
 use clap::{Args, ValueEnum};
-use estargz::encoder::{Encoded, Encoder, Format as BlobFormat, Layout};
-use estargz::gzip::Compression;
+use estargz::encoder::{Encoded, Encoder, Format as BlobFormat, Layout, TocPlacement};
+use estargz::gzip::{Backend, Compression};
 
 /// The output format.
 #[derive(Clone, Copy, Debug, Eq, PartialEq, ValueEnum)]
@@ -15,6 +16,11 @@ pub(crate) enum Format {
     Estargz,
     /// zstd:chunked in the reference's layout (needs the `zstd` feature, on by default).
     ZstdChunked,
+    /// zstd:chunked in current containers/storage's layout: the tar kept as is (no
+    /// reordering, no landmark, no --prioritized), content-defined chunks (no
+    /// --chunk-size), its manifest, tar-split data, 72-byte footer and
+    /// `io.github.containers.zstd-chunked.*` annotations.
+    ZstdChunkedV2,
 }
 
 impl Format {
@@ -22,6 +28,7 @@ impl Format {
         match self {
             Self::Estargz => BlobFormat::Gzip,
             Self::ZstdChunked => BlobFormat::ZstdChunked,
+            Self::ZstdChunkedV2 => BlobFormat::ZstdChunkedV2,
         }
     }
 
@@ -29,6 +36,41 @@ impl Format {
         match self {
             Self::Estargz => "estargz",
             Self::ZstdChunked => "zstd-chunked",
+            Self::ZstdChunkedV2 => "zstd-chunked-v2",
+        }
+    }
+}
+
+/// The deflate implementation for gzip levels 1 to 9.
+#[derive(Clone, Copy, Debug, Eq, PartialEq, ValueEnum)]
+pub(crate) enum Deflate {
+    /// libdeflate (the default): the fastest and smallest at a given level; each member is
+    /// compressed in one call.
+    Libdeflate,
+    /// zlib-rs (a Rust port of zlib-ng), streaming.
+    ZlibRs,
+    /// miniz_oxide (safe Rust), streaming; the slowest.
+    Miniz,
+}
+
+/// The gzip level without `--level` for libdeflate: its level 6 makes blobs no larger than
+/// zlib-rs's (and the reference's) level 9, several times faster (scripts/bench-convert.sh).
+const LIBDEFLATE_DEFAULT_LEVEL: u32 = 6;
+
+impl Deflate {
+    fn backend(self) -> Backend {
+        match self {
+            Self::Libdeflate => Backend::Libdeflate,
+            Self::ZlibRs => Backend::ZlibRs,
+            Self::Miniz => Backend::Miniz,
+        }
+    }
+
+    /// The gzip level used without `--level`.
+    fn default_level(self) -> u32 {
+        match self {
+            Self::Libdeflate => LIBDEFLATE_DEFAULT_LEVEL,
+            Self::ZlibRs | Self::Miniz => 9,
         }
     }
 }
@@ -40,10 +82,17 @@ pub(crate) struct ConvertArgs {
     input: String,
     /// The blob to write (atomically: a temporary file in the same directory, renamed).
     output: PathBuf,
-    /// Compression level. Gzip: 0 (stored) to 9 (best), default 9. zstd:chunked: the zstd
-    /// level 1 to 9, or 0 for zstd's default (3, also the default without --level).
+    /// Compression level. Gzip: 0 (stored, byte-identical to the reference) to 9 (best);
+    /// levels 1-9 are the deflate backend's own levels 1-9. Default: 6 with libdeflate (a
+    /// blob no larger than the reference's level 9, much faster), 9 with zlib-rs or miniz.
+    /// zstd:chunked: the zstd level 1 to 9, or 0 for zstd's default (3, also the default
+    /// without --level).
     #[arg(long, value_parser = clap::value_parser!(u32).range(0..=9))]
     level: Option<u32>,
+    /// The deflate implementation for gzip levels 1-9 (each gives different bytes; blobs are
+    /// deterministic for a given one, level and options, whatever the thread count).
+    #[arg(long, value_enum, default_value_t = Deflate::Libdeflate)]
+    deflate: Deflate,
     /// Chunk size in bytes.
     #[arg(long, default_value_t = estargz::encoder::DEFAULT_CHUNK_SIZE,
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -64,6 +113,11 @@ pub(crate) struct ConvertArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Estargz)]
     format: Format,
+    /// Store the TOC in a separate blob, written (atomically, before OUT) to TOCOUT; OUT
+    /// then ends with the 46-byte external-TOC footer. eStargz (gzip) only; read such a
+    /// blob with `--toc TOCOUT`.
+    #[arg(long, value_name = "TOCOUT")]
+    external_toc: Option<PathBuf>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -77,11 +131,14 @@ pub(crate) fn run_convert(args: &ConvertArgs) -> Result<(), String> {
     let mut builder = Encoder::builder().format(args.format.blob_format());
     builder = match (args.format, args.level) {
         (Format::Estargz, level) => {
-            let level = Compression::new(level.unwrap_or(9)).map_err(|e| e.to_string())?;
-            builder.level(level)
+            let level = level.unwrap_or_else(|| args.deflate.default_level());
+            let level = Compression::new(level).map_err(|e| e.to_string())?;
+            builder.level(level).backend(args.deflate.backend())
         }
-        (Format::ZstdChunked, None | Some(0)) => builder.zstd_level(estargz::zstd::DEFAULT_LEVEL),
-        (Format::ZstdChunked, Some(level)) => {
+        (Format::ZstdChunked | Format::ZstdChunkedV2, None | Some(0)) => {
+            builder.zstd_level(estargz::zstd::DEFAULT_LEVEL)
+        }
+        (Format::ZstdChunked | Format::ZstdChunkedV2, Some(level)) => {
             builder.zstd_level(i32::try_from(level).map_err(|e| e.to_string())?)
         }
     };
@@ -94,6 +151,10 @@ pub(crate) fn run_convert(args: &ConvertArgs) -> Result<(), String> {
     }
     if let Some(threads) = args.threads {
         builder = builder.threads(usize::try_from(threads).unwrap_or(usize::MAX));
+    }
+    if let Some(toc_out) = &args.external_toc {
+        check_external_toc(args, toc_out);
+        builder = builder.toc_placement(TocPlacement::External);
     }
     let encoder = builder.build().map_err(|e| e.to_string())?;
 
@@ -114,12 +175,33 @@ pub(crate) fn run_convert(args: &ConvertArgs) -> Result<(), String> {
             let file = File::open(&args.input).map_err(|e| format!("{name}: {e}"))?;
             encoder.encode_read_at(&file, out)
         };
-        result.map_err(|e| format!("converting {name}: {e}"))
+        let encoded = result.map_err(|e| format!("converting {name}: {e}"))?;
+        // The TOC blob goes into place first: the blob never exists without its TOC.
+        if let (Some(path), Some(toc)) = (&args.external_toc, &encoded.external_toc) {
+            write_atomically(path, |out| {
+                out.write_all(&toc.bytes)
+                    .map_err(|e| format!("writing {}: {e}", path.display()))
+            })?;
+        }
+        Ok(encoded)
     });
     progress.finish();
     let encoded = encoded?;
-    print(&encoded, args.format, args.json);
+    print(&encoded, args, encoder.options().level);
     Ok(())
+}
+
+/// Exits with a usage error (2) when `--external-toc` cannot apply: with zstd:chunked, or
+/// naming the blob's own output.
+fn check_external_toc(args: &ConvertArgs, toc_out: &Path) {
+    let conflict = if args.format != Format::Estargz {
+        "--external-toc needs --format estargz (the external-TOC variant is gzip only)"
+    } else if toc_out == args.output {
+        "--external-toc must name a different file than OUT"
+    } else {
+        return;
+    };
+    clap::Error::raw(ErrorKind::ArgumentConflict, format!("{conflict}\n")).exit();
 }
 
 /// Reads a list of names, one per line; blank lines are skipped.
@@ -165,14 +247,15 @@ fn write_atomically<T>(
     Ok(value)
 }
 
-fn print(encoded: &Encoded, format: Format, json: bool) {
+fn print(encoded: &Encoded, args: &ConvertArgs, level: Compression) {
+    let format = args.format;
     let annotations: serde_json::Map<String, serde_json::Value> = encoded
         .annotations()
         .into_iter()
         .map(|(k, v)| (k.to_owned(), serde_json::Value::String(v)))
         .collect();
-    if json {
-        let value = serde_json::json!({
+    if args.json {
+        let mut value = serde_json::json!({
             "format": format.name(),
             "toc_digest": encoded.toc_digest.to_string(),
             "diff_id": encoded.diff_id.to_string(),
@@ -181,9 +264,19 @@ fn print(encoded: &Encoded, format: Format, json: bool) {
             "blob_digest": encoded.blob_digest.to_string(),
             "toc_offset": encoded.toc_offset,
             "toc_entries": encoded.toc_entries,
-            "deflate_backend": estargz::deflate_backend(),
+            "deflate_backend": deflate_name(args, level),
             "annotations": annotations,
         });
+        if let Some(toc) = &encoded.external_toc {
+            let toc_annotations: serde_json::Map<String, serde_json::Value> = toc
+                .annotations(&encoded.blob_digest)
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), serde_json::Value::String(v)))
+                .collect();
+            value["toc_blob_digest"] = toc.digest.to_string().into();
+            value["toc_blob_size"] = toc.size.into();
+            value["toc_blob_annotations"] = toc_annotations.into();
+        }
         println!("{value}");
     } else {
         println!("format:            {}", format.name());
@@ -192,7 +285,17 @@ fn print(encoded: &Encoded, format: Format, json: bool) {
         println!("uncompressed size: {}", encoded.uncompressed_size);
         println!("blob digest:       {}", encoded.blob_digest);
         println!("blob size:         {}", encoded.blob_size);
+        if let Some(toc) = &encoded.external_toc {
+            println!("toc blob digest:   {}", toc.digest);
+            println!("toc blob size:     {}", toc.size);
+        }
     }
+}
+
+/// What compressed the payload: the deflate backend, or none (stored blocks, zstd).
+fn deflate_name(args: &ConvertArgs, level: Compression) -> Option<&'static str> {
+    (args.format == Format::Estargz && level != Compression::NONE)
+        .then(|| args.deflate.backend().name())
 }
 
 /// A spinner on standard error showing the blob bytes written, when it is a terminal.

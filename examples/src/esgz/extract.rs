@@ -5,9 +5,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 use estargz::extract::ExtractOptions;
-use estargz::reader::{Reader, ReaderOptions};
+use estargz::reader::ReaderOptions;
 use estargz_verifier::Digest;
 
+use crate::output::{TocArg, open_reader};
 use crate::verify::parse_digest;
 
 /// Arguments of `esgz extract`.
@@ -17,17 +18,19 @@ pub(crate) struct ExtractArgs {
     blob: PathBuf,
     /// The directory to extract into (created if missing).
     dir: PathBuf,
+    #[command(flatten)]
+    toc: TocArg,
     /// The TOC digest the blob must have (`sha256:...`).
     #[arg(long, value_parser = parse_digest)]
     toc_digest: Option<Digest>,
 }
 
 pub(crate) fn run_extract(args: &ExtractArgs) -> Result<(), String> {
-    let name = args.blob.display();
+    let name = args.blob.display().to_string();
     let file = File::open(&args.blob).map_err(|e| format!("{name}: {e}"))?;
     let mut options = ReaderOptions::default();
     options.toc.expected_digest = args.toc_digest;
-    let reader = Reader::open(file, options).map_err(|e| format!("{name}: {e}"))?;
+    let reader = open_reader(file, &name, &args.toc, options)?;
     let report = reader
         .extract_to(&args.dir, &ExtractOptions::default())
         .map_err(|e| format!("{name}: {e}"))?;

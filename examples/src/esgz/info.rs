@@ -6,13 +6,17 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::output::open_blob;
+use estargz::reader::TocOptions;
+
+use crate::output::{TocArg, open_blob};
 
 /// Arguments of `esgz info`.
 #[derive(Debug, Args)]
 pub(crate) struct InfoArgs {
     /// The blob to inspect.
     blob: PathBuf,
+    #[command(flatten)]
+    toc: TocArg,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -23,20 +27,30 @@ pub(crate) struct InfoArgs {
 pub(crate) struct TocArgs {
     /// The blob whose TOC to print.
     blob: PathBuf,
+    #[command(flatten)]
+    toc: TocArg,
 }
 
 pub(crate) fn run_info(args: &InfoArgs) -> Result<(), String> {
-    let (_file, loaded) = open_blob(&args.blob)?;
+    let (_file, loaded) = open_blob(&args.blob, &args.toc, &TocOptions::default())?;
     let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
     for entry in &loaded.toc.entries {
         *counts.entry(entry.kind.json_name()).or_default() += 1;
     }
-    let toc_size = loaded.toc_range.end - loaded.toc_range.start;
+    // An external TOC has no offset in the blob; its size is the TOC blob's.
+    let toc_offset = loaded
+        .external_toc_size
+        .is_none()
+        .then_some(loaded.toc_range.start);
+    let toc_size = loaded
+        .external_toc_size
+        .unwrap_or(loaded.toc_range.end - loaded.toc_range.start);
     if args.json {
         let value = serde_json::json!({
             "footer": loaded.footer.kind().short_name(),
             "blob_size": loaded.blob_size,
-            "toc_offset": loaded.toc_range.start,
+            "toc_offset": toc_offset,
+            "toc_external": loaded.external_toc_size.is_some(),
             "toc_size": toc_size,
             "toc_json_size": loaded.json.len(),
             "toc_digest": loaded.digest.to_string(),
@@ -47,7 +61,10 @@ pub(crate) fn run_info(args: &InfoArgs) -> Result<(), String> {
     } else {
         println!("footer:        {}", loaded.footer.kind());
         println!("blob size:     {}", loaded.blob_size);
-        println!("toc offset:    {}", loaded.toc_range.start);
+        match toc_offset {
+            Some(offset) => println!("toc offset:    {offset}"),
+            None => println!("toc offset:    external (in the TOC blob)"),
+        }
         println!(
             "toc size:      {toc_size} (stored), {} (JSON)",
             loaded.json.len()
@@ -64,7 +81,7 @@ pub(crate) fn run_info(args: &InfoArgs) -> Result<(), String> {
 }
 
 pub(crate) fn run_toc(args: &TocArgs) -> Result<(), String> {
-    let (_file, loaded) = open_blob(&args.blob)?;
+    let (_file, loaded) = open_blob(&args.blob, &args.toc, &TocOptions::default())?;
     let mut stdout = std::io::stdout().lock();
     stdout
         .write_all(&loaded.json)

@@ -5,23 +5,27 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
-use estargz::reader::{Reader, ReaderOptions};
+use estargz::reader::ReaderOptions;
 use estargz_toc::EntryType;
+
+use crate::output::{TocArg, open_reader};
 
 /// Arguments of `esgz ls`.
 #[derive(Debug, Args)]
 pub(crate) struct LsArgs {
     /// The blob to list.
     blob: PathBuf,
+    #[command(flatten)]
+    toc: TocArg,
     /// Long listing: type, mode, uid/gid, size, modification time, path, link target.
     #[arg(short = 'l')]
     long: bool,
 }
 
 pub(crate) fn run_ls(args: &LsArgs) -> Result<(), String> {
-    let file = File::open(&args.blob).map_err(|e| format!("{}: {e}", args.blob.display()))?;
-    let reader = Reader::open(file, ReaderOptions::default())
-        .map_err(|e| format!("{}: {e}", args.blob.display()))?;
+    let name = args.blob.display().to_string();
+    let file = File::open(&args.blob).map_err(|e| format!("{name}: {e}"))?;
+    let reader = open_reader(file, &name, &args.toc, ReaderOptions::default())?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for entry in &reader.toc().entries {
         if entry.kind == EntryType::Chunk {

@@ -4,14 +4,18 @@ use std::fs::File;
 use std::path::PathBuf;
 
 use clap::Args;
-use estargz::reader::{Reader, ReaderOptions};
+use estargz::reader::ReaderOptions;
 use estargz_verifier::Digest;
+
+use crate::output::{TocArg, open_reader};
 
 /// Arguments of `esgz verify`.
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
     /// The blob to verify.
     blob: PathBuf,
+    #[command(flatten)]
+    toc: TocArg,
     /// The TOC digest the blob must have (`sha256:...`, the layer annotation
     /// `containerd.io/snapshot/stargz/toc.digest`).
     #[arg(long, value_parser = parse_digest)]
@@ -38,11 +42,11 @@ pub(crate) fn run_verify(args: &VerifyArgs) -> Result<(), String> {
 }
 
 fn verify(args: &VerifyArgs) -> Result<serde_json::Value, String> {
-    let name = args.blob.display();
+    let name = args.blob.display().to_string();
     let file = File::open(&args.blob).map_err(|e| format!("{name}: {e}"))?;
     let mut options = ReaderOptions::default();
     options.toc.expected_digest = args.toc_digest;
-    let reader = Reader::open(file, options).map_err(|e| format!("{name}: {e}"))?;
+    let reader = open_reader(file, &name, &args.toc, options)?;
     let verification = reader.verify_all().map_err(|e| format!("{name}: {e}"))?;
     if !args.json {
         println!(

@@ -96,6 +96,20 @@ mod write;
 
 pub use write::write_string;
 
+/// Appends `data` as a JSON string of its padded standard base64 (Go's encoding of a
+/// `[]byte`), quotes included.
+///
+/// ```
+/// let mut out = Vec::new();
+/// estargz_toc::json::write_base64(&mut out, b"hi");
+/// assert_eq!(out, br#""aGk=""#);
+/// ```
+pub fn write_base64(out: &mut Vec<u8>, data: &[u8]) {
+    out.push(b'"');
+    base64::encode_into(out, data);
+    out.push(b'"');
+}
+
 #[cfg(doc)]
 use crate::{EntryType, Error, GoString};
 use crate::{Limits, Result, Toc};
