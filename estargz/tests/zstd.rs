@@ -5,6 +5,9 @@
 // Helpers outside `#[test]` functions unwrap too: in tests a panic is a failure report.
 #![allow(clippy::unwrap_used)]
 
+mod samples;
+use samples::sample_tar;
+
 use std::collections::BTreeMap;
 use std::io::Read;
 
@@ -15,44 +18,6 @@ use estargz::zstd::{MANIFEST_CHECKSUM_ANNOTATION, MANIFEST_POSITION_ANNOTATION};
 use estargz::{Error, ReadAt};
 use estargz_toc::{EntryType, Footer, FooterKind};
 use estargz_verifier::Digest;
-
-/// A tar with directories, files of 0, 1 and several chunks, a symlink and a hardlink.
-fn sample_tar() -> (Vec<u8>, BTreeMap<String, Vec<u8>>) {
-    let mut files = BTreeMap::new();
-    files.insert("a/empty".to_owned(), Vec::new());
-    files.insert("a/small.txt".to_owned(), b"hello, zstd".to_vec());
-    files.insert(
-        "b/c/big.bin".to_owned(),
-        (0..100_000u32).map(|i| (i * 31 % 251) as u8).collect(),
-    );
-    files.insert("b/zeros".to_owned(), vec![0u8; 70_000]);
-    let mut builder = tar::Builder::new(Vec::new());
-    for dir in ["a/", "b/", "b/c/"] {
-        let mut h = tar::Header::new_ustar();
-        h.set_entry_type(tar::EntryType::Directory);
-        h.set_mode(0o755);
-        h.set_size(0);
-        builder.append_data(&mut h, dir, &[][..]).unwrap();
-    }
-    for (name, data) in &files {
-        let mut h = tar::Header::new_ustar();
-        h.set_mode(0o644);
-        h.set_size(data.len() as u64);
-        h.set_mtime(1_700_000_000);
-        builder.append_data(&mut h, name, &data[..]).unwrap();
-    }
-    let mut h = tar::Header::new_ustar();
-    h.set_entry_type(tar::EntryType::Symlink);
-    h.set_size(0);
-    builder.append_link(&mut h, "a/link", "small.txt").unwrap();
-    let mut h = tar::Header::new_ustar();
-    h.set_entry_type(tar::EntryType::Link);
-    h.set_size(0);
-    builder
-        .append_link(&mut h, "b/hard", "a/small.txt")
-        .unwrap();
-    (builder.into_inner().unwrap(), files)
-}
 
 fn encode(tar: &[u8], format: Format, threads: usize, chunk_size: u64) -> (Vec<u8>, Encoded) {
     let encoder = Encoder::builder()
@@ -77,7 +42,7 @@ fn zstd_decode_all(blob: &[u8]) -> Vec<u8> {
 
 #[test]
 fn layout_digests_and_annotations() {
-    let (tar, _) = sample_tar();
+    let (tar, _) = sample_tar(0);
     let (blob, encoded) = encode(&tar, Format::ZstdChunked, 2, 16 << 10);
     assert_eq!(encoded.format, Format::ZstdChunked);
     assert_eq!(encoded.blob_size, blob.len() as u64);
@@ -138,7 +103,7 @@ fn layout_digests_and_annotations() {
 /// TOC entry and the end-of-archive; the TOCs differ only in offsets.
 #[test]
 fn same_stream_as_gzip_without_the_toc_entry() {
-    let (tar, _) = sample_tar();
+    let (tar, _) = sample_tar(0);
     let (zblob, zenc) = encode(&tar, Format::ZstdChunked, 1, 16 << 10);
     let (gblob, genc) = encode(&tar, Format::Gzip, 1, 16 << 10);
     let mut gstream = Vec::new();
@@ -162,7 +127,7 @@ fn same_stream_as_gzip_without_the_toc_entry() {
 
 #[test]
 fn output_does_not_depend_on_the_thread_count() {
-    let (tar, _) = sample_tar();
+    let (tar, _) = sample_tar(0);
     let (one, _) = encode(&tar, Format::ZstdChunked, 1, 8 << 10);
     for threads in [2, 3, 8] {
         let (many, _) = encode(&tar, Format::ZstdChunked, threads, 8 << 10);
@@ -181,7 +146,7 @@ fn output_does_not_depend_on_the_thread_count() {
 
 #[test]
 fn reader_reads_verifies_and_unpacks() {
-    let (tar, files) = sample_tar();
+    let (tar, files) = sample_tar(0);
     let (blob, encoded) = encode(&tar, Format::ZstdChunked, 2, 16 << 10);
     let mut options = ReaderOptions::default();
     options.toc.expected_digest = Some(encoded.toc_digest);
@@ -200,7 +165,7 @@ fn reader_reads_verifies_and_unpacks() {
     }
     assert_eq!(
         reader.open_file("b/hard").unwrap().read_to_vec().unwrap(),
-        b"hello, zstd"
+        files["a/small.txt"]
     );
 
     let verification = reader.verify_all().unwrap();
@@ -233,7 +198,7 @@ fn reader_reads_verifies_and_unpacks() {
 
 #[test]
 fn corruption_is_detected() {
-    let (tar, files) = sample_tar();
+    let (tar, files) = sample_tar(0);
     let (blob, encoded) = encode(&tar, Format::ZstdChunked, 1, 16 << 10);
     let reader = Reader::open(&blob[..], ReaderOptions::default()).unwrap();
     let chunk = reader.open_file("b/c/big.bin").unwrap().chunks()[2];
@@ -276,7 +241,7 @@ fn corruption_is_detected() {
 
 #[test]
 fn toc_limits_apply() {
-    let (tar, _) = sample_tar();
+    let (tar, _) = sample_tar(0);
     let (blob, _) = encode(&tar, Format::ZstdChunked, 1, 16 << 10);
     let mut options = ReaderOptions::default();
     options.toc.limits.max_toc_bytes = 100;

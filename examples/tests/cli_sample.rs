@@ -49,10 +49,7 @@ fn cats_a_file() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(
-        out.stdout,
-        b"#!/bin/sh\necho hello from a lazily pulled layer\n"
-    );
+    assert_eq!(out.stdout, common::HELLO);
 }
 
 #[test]

@@ -4,25 +4,9 @@
 #![cfg(feature = "zstd")]
 
 use std::path::Path;
-use std::process::Output;
 
 mod common;
-use common::{SAMPLE, esgz};
-
-const HELLO: &[u8] = b"#!/bin/sh\necho hello from a lazily pulled layer\n";
-
-fn ok(out: &Output) -> &[u8] {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    &out.stdout
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(ok(out)).expect("one JSON object")
-}
+use common::{HELLO, SAMPLE, esgz, json, ok};
 
 #[test]
 fn convert_to_zstd_chunked_then_read_it_back() {

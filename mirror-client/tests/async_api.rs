@@ -8,69 +8,15 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use estargz_mirror::testing::{Behaviour, Entry, Log, Server, blob};
+use estargz_mirror::testing::{Behaviour, Server, blob};
 use estargz_mirror::{
-    AsyncRangeReader, ByteRange, Endpoint, Error, MirrorConfig, MultiRange, ReaderOptions,
-    ReqwestTransport,
+    AsyncRangeReader, ByteRange, Error, MultiRange, ReaderOptions, ReqwestTransport,
 };
 
-const SIZE: usize = 100_000;
-const REPO: &str = "library/test";
-const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-
-fn br(a: u64, b: u64) -> ByteRange {
-    ByteRange::new(a, b).unwrap()
-}
-
-/// Options that keep tests fast: short back-off and timeouts.
-fn fast() -> ReaderOptions {
-    let mut o = ReaderOptions::default();
-    o.retry.min_backoff = Duration::from_millis(10);
-    o.retry.max_backoff = Duration::from_millis(50);
-    o.connect_timeout = Duration::from_secs(2);
-    o.first_byte_timeout = Duration::from_secs(2);
-    o.stall_timeout = Duration::from_secs(2);
-    o
-}
-
-struct Setup {
-    data: Arc<Vec<u8>>,
-    log: Log,
-    mirrors: Vec<Server>,
-    origin: Server,
-}
+mod common;
+use common::*;
 
 impl Setup {
-    fn new(mirrors: &[Behaviour], origin: Behaviour) -> Self {
-        let data = blob(SIZE);
-        let log = Log::new();
-        let mirrors = mirrors
-            .iter()
-            .enumerate()
-            .map(|(i, b)| {
-                Server::start(&format!("m{i}"), Arc::clone(&data), &log, b.clone()).unwrap()
-            })
-            .collect();
-        let origin = Server::start("origin", Arc::clone(&data), &log, origin).unwrap();
-        Self {
-            data,
-            log,
-            mirrors,
-            origin,
-        }
-    }
-
-    fn config(&self) -> MirrorConfig {
-        let mut c = MirrorConfig::new(
-            self.origin.authority(),
-            Endpoint::new(&self.origin.url()).unwrap(),
-        );
-        for m in &self.mirrors {
-            c.mirrors.push(Endpoint::new(&m.url()).unwrap());
-        }
-        c
-    }
-
     async fn reader_with(&self, options: ReaderOptions) -> AsyncRangeReader {
         AsyncRangeReader::with_transport(
             self.config(),
@@ -86,37 +32,6 @@ impl Setup {
 
     async fn reader(&self) -> AsyncRangeReader {
         self.reader_with(fast()).await
-    }
-
-    fn bytes(&self, r: ByteRange) -> &[u8] {
-        &self.data[r.start() as usize..r.end() as usize]
-    }
-
-    fn check(&self, ranges: &[ByteRange], got: &[bytes::Bytes]) {
-        assert_eq!(ranges.len(), got.len());
-        for (r, b) in ranges.iter().zip(got) {
-            assert_eq!(&b[..], self.bytes(*r), "bytes of {r}");
-        }
-    }
-
-    /// Blob requests (not tokens or pings), in order.
-    fn blob_log(&self) -> Vec<Entry> {
-        self.log
-            .entries()
-            .into_iter()
-            .filter(|e| e.path.contains("/blobs/") || e.path.ends_with("/storage/blob"))
-            .collect()
-    }
-
-    fn servers(&self) -> Vec<String> {
-        self.blob_log().into_iter().map(|e| e.server).collect()
-    }
-
-    fn range_headers(&self) -> Vec<String> {
-        self.blob_log()
-            .into_iter()
-            .map(|e| e.header("range").unwrap_or("").to_owned())
-            .collect()
     }
 }
 
