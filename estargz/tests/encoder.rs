@@ -520,13 +520,15 @@ fn member_lengths(blob: &[u8], end: u64) -> Vec<usize> {
     lengths
 }
 
-/// A long run of entries without data (here 3,000 directories, 1.5 MB of headers) does not
+/// A long run of entries without data (here 5,000 directories, 2.5 MB of headers) does not
 /// pile up in one member: a member is closed before the next header once a run reaches a
-/// chunk size, whatever the layout, backend and thread count, and the blob stays valid.
+/// chunk size (at least 1 MiB), whatever the layout, backend and thread count, and the blob
+/// stays valid.
 #[test]
 fn a_long_run_of_entries_without_data_is_cut_at_the_chunk_size() {
     let chunk = 64 << 10;
-    let mut files: Vec<File> = (0..3000).map(|i| File::dir(&format!("d{i:05}/"))).collect();
+    let run = 1 << 20;
+    let mut files: Vec<File> = (0..5000).map(|i| File::dir(&format!("d{i:05}/"))).collect();
     files.push(File::reg("after", vec![7u8; 100]));
     let tar = tar_of(&files);
     for &backend in Backend::available() {
@@ -543,14 +545,14 @@ fn a_long_run_of_entries_without_data_is_cut_at_the_chunk_size() {
             };
             let (blob, encoded) = encode(&build(1), &tar);
             let toc = check_blob(&blob, &encoded, &[]);
-            assert_eq!(toc.entries.len(), 3002, "{backend} {layout:?}");
+            assert_eq!(toc.entries.len(), 5002, "{backend} {layout:?}");
             let lengths = member_lengths(&blob, encoded.toc_offset);
             let longest = lengths.iter().copied().max().unwrap();
             assert!(
-                longest <= chunk as usize + 512,
+                longest <= run + 512,
                 "{backend} {layout:?}: a member holds {longest} bytes"
             );
-            assert!(lengths.len() > 1_500_000 / chunk as usize, "{lengths:?}");
+            assert!(lengths.len() >= 3, "{lengths:?}");
             let (parallel, _) = encode(&build(3), &tar);
             assert!(
                 parallel == blob,

@@ -15,6 +15,11 @@ use crate::error::{Error, Result};
 use crate::source::ReadAt;
 use crate::tar::{SparseEntry, TarEntry, TarFormat, TarHeader, encode_header, padding};
 
+/// The least a run of headers without data between them may hold before its member is
+/// closed (see [`MemberSink::end_member`]); the chunk size when that is larger. Tiny chunk
+/// sizes (tests use 3 bytes) must not cut members the reference would not cut.
+const MIN_HEADER_RUN: u64 = 1 << 20;
+
 /// Where the planner sends the uncompressed stream.
 pub(crate) trait MemberSink {
     /// Appends uncompressed bytes to the open member, opening one if none is open.
@@ -152,7 +157,8 @@ struct Planner<'a, S: ?Sized, K: ?Sized> {
     group_names: HashMap<i64, Vec<u8>>,
     header_buf: Vec<u8>,
     /// Bytes of headers appended since the last chunk of file data: when a run of entries
-    /// without data reaches a chunk size, the member is closed before the next header.
+    /// without data reaches a chunk size (at least [`MIN_HEADER_RUN`]), the member is
+    /// closed before the next header.
     headers_since_data: u64,
 }
 
@@ -244,7 +250,7 @@ impl<S: ReadAt + ?Sized, K: MemberSink + ?Sized> Planner<'_, S, K> {
         self.header_buf.clear();
         let mut header_buf = std::mem::take(&mut self.header_buf);
         encode_header(&header, &mut header_buf)?;
-        if self.headers_since_data >= self.options.chunk_size {
+        if self.headers_since_data >= self.options.chunk_size.max(MIN_HEADER_RUN) {
             self.sink.end_member()?;
             self.headers_since_data = 0;
         }
