@@ -44,8 +44,7 @@ enum Command {
 
 /// mimalloc instead of the system allocator: opening a large TOC makes hundreds of thousands
 /// of small allocations, and glibc's allocator returns and re-faults large buffers as they
-/// grow (see scripts/bench-open.sh). Built without transparent huge pages (`no_thp`), which
-/// otherwise nearly doubled `convert`'s resident memory.
+/// grow (see scripts/bench-open.sh). `convert` turns transparent huge pages off for itself.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
